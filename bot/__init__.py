@@ -1,0 +1,1 @@
+"""Dateline's bot layer: the answer service and its adapters (CLI, REPL, Discord)."""

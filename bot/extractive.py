@@ -1,0 +1,207 @@
+"""Extractive answers: quote the sentences of the retrieved passages that answer.
+
+Each sentence of the shown passages is scored from evidence that needs no LLM:
+its cosine similarity to the question (sentence vectors come from the index),
+the share of the question's IDF mass it contains, the fused score of its passage,
+and whether it holds the kind of thing the question asks for (a year for "when",
+a number for "how many", a name for "who"), since a sentence that only restates
+the question does not answer it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.models import Hit
+
+_YEAR = r"\b(1[0-9]{3}|20[0-9]{2})s?\b"
+_MONTH = (
+    r"\b(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?|"
+    r"oct(ober)?|nov(ember)?|dec(ember)?)\b"
+)
+_NUMBER = (
+    r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozen)s?\b"
+)
+_EXPECT = [
+    (
+        re.compile(r"\b(when|what year|which year|what century|what date|what decade)\b", re.I),
+        re.compile(f"{_YEAR}|{_MONTH}|\\bcentur(y|ies)\\b|\\bdecades?\\b", re.I),
+    ),
+    (
+        re.compile(
+            r"\bhow (many|much|long|old|far|large|big|high)\b|\bwhat (percent|percentage|"
+            r"number|amount|proportion)\b",
+            re.I,
+        ),
+        re.compile(f"{_NUMBER}|%|\\bpercent\\b", re.I),
+    ),
+]
+RATIO = 0.75
+_CAPITAL = re.compile(r"\b[A-Z][a-z]+")
+_WHO_WHERE = re.compile(r"\b(who|whom|whose|where)\b", re.I)
+# A sentence that opens by pointing back continues the one before it.
+_ANAPHOR = re.compile(
+    r"^\W*(it|its|this|these|those|that|they|their|them|he|his|she|her|such|there|indeed|"
+    r"however|thus|the latter|the former|both)\b",
+    re.I,
+)
+CARRY = 0.7
+NEIGHBOUR = False
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence chosen for the answer: which shown passage (0-based) and where in it."""
+
+    hit: int
+    sentence: int
+    text: str
+    score: float
+    also: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the evidence for a sentence is combined."""
+
+    semantic: float = 0.45
+    lexical: float = 0.35
+    passage: float = 0.2
+    expected: float = 0.1
+
+
+def _expected_bonus(question: str, sentence: str) -> float:
+    for asks, has in _EXPECT:
+        if asks.search(question):
+            return 1.0 if has.search(sentence) else 0.0
+    if _WHO_WHERE.search(question):
+        asked = {w.lower() for w in _CAPITAL.findall(question)}
+        names = {w.lower() for w in _CAPITAL.findall(sentence[1:])} - asked
+        return 1.0 if names else 0.0
+    return 0.0
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _trim(text: str, terms: set[str], max_words: int) -> str:
+    """The ``max_words`` window of a long sentence that holds most question terms."""
+    words = text.split()
+    if len(words) <= max_words:
+        return text
+    lowered = [re.sub(r"\W+", "", w.lower()) for w in words]
+    hits = np.array([1 if any(w.startswith(t) for t in terms) else 0 for w in lowered])
+    window = np.convolve(hits, np.ones(max_words, dtype=int), mode="valid")
+    start = int(np.argmax(window))
+    piece = " ".join(words[start : start + max_words])
+    return ("… " if start else "") + piece + (" …" if start + max_words < len(words) else "")
+
+
+def score_sentences(
+    question: str,
+    hits: Sequence[Hit],
+    question_terms: list[str],
+    idf: dict[str, float],
+    tokenize: Callable[[list[str]], list[list[str]]],
+    weights: Weights = Weights(),
+) -> list[tuple[float, int, int, str]]:
+    """(score, hit index, sentence index, text) for every sentence of ``hits``, best first."""
+    mass = sum(idf.get(t, 0.0) for t in set(question_terms)) or 1.0
+    top_score = max((h.score for h in hits), default=1.0) or 1.0
+    rows = []
+    texts = [
+        (i, j, s) for i, h in enumerate(hits) for j, s in enumerate(h.passage.sentence_texts())
+    ]
+    tokens = tokenize([s for _, _, s in texts]) if texts else []
+    qset = set(question_terms)
+    previous: tuple[int, float, float] | None = None
+    for (i, j, sentence), toks in zip(texts, tokens, strict=True):
+        hit = hits[i]
+        sims = hit.sentence_sims
+        semantic = sims[j] if j < len(sims) else (hit.dense or 0.0)
+        lexical = sum(idf.get(t, 0.0) for t in qset & set(toks)) / mass
+        own = (semantic, lexical)
+        if previous and previous[0] == i and _ANAPHOR.search(sentence):
+            semantic = max(semantic, CARRY * previous[1] + (1 - CARRY) * semantic)
+            lexical = max(lexical, CARRY * previous[2] + (1 - CARRY) * lexical)
+        previous = (i, *own)
+        novel = 1.0 if set(toks) - qset else 0.0
+        score = (
+            weights.semantic * semantic
+            + weights.lexical * lexical
+            + weights.passage * hit.score / top_score
+            + weights.expected * _expected_bonus(question, sentence)
+        ) * (0.5 + 0.5 * novel)
+        rows.append((score, i, j, sentence))
+    rows.sort(key=lambda r: r[0], reverse=True)
+    return rows
+
+
+def _same_fact(hits: Sequence[Hit], i: int, j: int, threshold: float = 0.85) -> tuple[int, ...]:
+    """Other shown passages, from other outlets, with a sentence saying the same thing."""
+    vectors = hits[i].sentence_vectors
+    if vectors is None or j >= len(vectors):
+        return ()
+    mine = vectors[j]
+    source = (hits[i].passage.source or "").lower()
+    out = []
+    for other, hit in enumerate(hits):
+        if other == i or hit.sentence_vectors is None or not len(hit.sentence_vectors):
+            continue
+        if (hit.passage.source or "").lower() == source or hit.passage.article_id == hits[
+            i
+        ].passage.article_id:
+            continue
+        if float(np.max(hit.sentence_vectors @ mine)) >= threshold:
+            out.append(other)
+    return tuple(out)
+
+
+def choose_quotes(
+    question: str,
+    hits: Sequence[Hit],
+    question_terms: list[str],
+    idf: dict[str, float],
+    tokenize: Callable[[list[str]], list[list[str]]],
+    *,
+    max_sentences: int = 2,
+    max_words: int = 60,
+    weights: Weights = Weights(),
+) -> list[Quote]:
+    """The sentences to quote, in the order they are shown, within the word budget."""
+    rows = score_sentences(question, hits, question_terms, idf, tokenize, weights)
+    if not rows:
+        return []
+    chosen: list[Quote] = []
+    used = 0
+    seen_texts: set[str] = set()
+    terms = {t for t in question_terms if len(t) > 2}
+    by_place = {(i, j): (score, sentence) for score, i, j, sentence in rows}
+    for score, i, j, sentence in rows:
+        if len(chosen) >= max_sentences:
+            break
+        if NEIGHBOUR and len(chosen) == 1:
+            first = chosen[0]
+            follow = by_place.get((first.hit, first.sentence + 1))
+            if follow and _ANAPHOR.search(follow[1]) and used + _words(follow[1]) <= max_words:
+                score, i, j, sentence = follow[0], first.hit, first.sentence + 1, follow[1]
+        key = sentence.strip().lower()
+        if key in seen_texts:
+            continue
+        if chosen and score < RATIO * chosen[0].score:
+            break
+        text = sentence
+        if not chosen:
+            text = _trim(sentence, terms, max_words)
+        elif used + _words(sentence) > max_words:
+            continue
+        seen_texts.add(key)
+        chosen.append(Quote(i, j, text, score, _same_fact(hits, i, j)))
+        used += _words(text)
+    return chosen

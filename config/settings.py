@@ -1,0 +1,140 @@
+"""One typed settings object for Dateline.
+
+Precedence, lowest first: ``config/default.toml`` (shipped), the user's file
+(``DATELINE_CONFIG`` or ``<user config dir>/dateline/config.toml``), ``DATELINE_*``
+environment variables (nested keys with ``__``, e.g. ``DATELINE_ANSWER__LLM``), then
+values passed by the caller (CLI flags). Secrets are never settings: the Discord token
+and provider API keys are read from the environment by the code that needs them.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_home() -> Path:
+    """The per-user data directory where the index lives by default."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("dateline", appauthor=False))
+
+
+def user_config_path() -> Path:
+    """Where the user's own settings file is read from."""
+    explicit = os.environ.get("DATELINE_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("dateline", appauthor=False)) / "config.toml"
+
+
+class IndexSettings(BaseModel):
+    """How articles are split, embedded, stored and searched."""
+
+    collection: str = Field("dateline", description="Chroma collection name prefix.")
+    embedding_backend: Literal["torch", "onnx"] = Field(
+        "torch", description="Embedding backend: sentence-transformers on PyTorch, or ONNX."
+    )
+    batch_size: int = Field(64, ge=1, description="Passages encoded per model call.")
+    max_tokens: int = Field(
+        200, ge=32, le=256, description="Upper bound of a passage in model tokens (window: 256)."
+    )
+    overlap_sentences: int = Field(1, ge=0, description="Sentences shared by consecutive passages.")
+    candidates: int = Field(40, ge=1, description="Passages taken from each ranker before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    near_duplicate: float = Field(
+        0.8, gt=0, le=1, description="Shingle Jaccard at which two articles count as copies."
+    )
+
+
+class AnswerSettings(BaseModel):
+    """How answers are written."""
+
+    k: int = Field(5, ge=1, le=50, description="Passages shown to the answer step.")
+    llm: str | None = Field(
+        None, description="Chat model spec for init_chat_model, e.g. 'openai:gpt-4o-mini'."
+    )
+    llm_base_url: str | None = Field(
+        None, description="OpenAI-compatible endpoint (llama.cpp, vLLM, LM Studio)."
+    )
+    llm_timeout: float = Field(20.0, gt=0, description="Seconds before the LLM falls back.")
+    llm_temperature: float = Field(0.0, ge=0, description="Sampling temperature for the LLM.")
+    max_sentences: int = Field(2, ge=1, description="Sentences an extractive answer quotes.")
+    max_words: int = Field(60, ge=10, description="Words an extractive answer may use.")
+    history_turns: int = Field(3, ge=0, description="Earlier turns used to resolve follow-ups.")
+    max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
+
+
+class DiscordSettings(BaseModel):
+    """The Discord adapter's behaviour; the token comes only from ``DISCORD_TOKEN``."""
+
+    guilds: list[int] = Field(default_factory=list, description="Guild ids allowed (empty: all).")
+    channels: list[int] = Field(
+        default_factory=list, description="Channel ids where mentions are answered (empty: all)."
+    )
+    allow_dm: bool = Field(True, description="Answer direct messages.")
+    sync_global: bool = Field(False, description="Also sync slash commands globally.")
+    rate_limit_per_minute: int = Field(6, ge=1, description="Questions per user per minute.")
+    max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")
+    admin_role: str | None = Field("Dateline Admin", description="Role allowed to /ingest.")
+    admin_user_ids: list[int] = Field(default_factory=list, description="Users allowed to /ingest.")
+    max_attachment_bytes: int = Field(2_000_000, ge=1, description="Largest /ingest attachment.")
+    history_messages: int = Field(20, ge=0, description="Thread messages read as history.")
+    feedback_log: str = Field("feedback.jsonl", description="Feedback log, relative to home.")
+
+
+class Settings(BaseSettings):
+    """Everything Dateline can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DATELINE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(default_factory=default_home, description="Data directory of the index.")
+    chroma_url: str | None = Field(
+        None, description="URL of a `chroma run` server; unset uses a local PersistentClient."
+    )
+    log_level: str = Field("WARNING", description="Logging level.")
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    discord: DiscordSettings = Field(default_factory=DiscordSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        default_file = resources.files("config").joinpath("default.toml")
+        with resources.as_file(default_file) as default_path:
+            defaults = TomlConfigSettingsSource(settings_cls, toml_file=default_path)
+        user = TomlConfigSettingsSource(settings_cls, toml_file=user_config_path())
+        return (init_settings, env_settings, user, defaults)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from every source, with ``overrides`` (CLI flags) on top; ``None`` is ignored."""
+    flat = {k: v for k, v in overrides.items() if v is not None}
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        section, _, name = key.partition("__")
+        if name:
+            nested.setdefault(section, {})[name] = value
+        else:
+            nested[key] = value
+    return Settings(**nested)

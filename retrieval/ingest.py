@@ -1,0 +1,351 @@
+"""Ingestion: articles in, passages and vectors out, idempotent and crash-safe.
+
+Each article is written in an order that a kill at any point can recover from:
+its record is written ``pending`` first, then its passages (stable ids, upserted),
+then stale passages are deleted and the record is marked ``complete``. A later run
+deletes whatever is still ``pending`` and writes it again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.chunking import chunk_text
+from retrieval.dedup import article_id, content_hash, jaccard, shingles
+from retrieval.embeddings import Embedder
+from retrieval.errors import IndexBusyError
+from retrieval.loaders import iter_articles
+from retrieval.models import Article, Passage, Skipped
+from retrieval.store import ChromaStore
+from retrieval.tokens import TokenCounter
+
+_ENCODE_GROUP = 2048
+
+
+@dataclass
+class Duplicate:
+    """An article that was not indexed because the index already holds a copy."""
+
+    key: str
+    title: str | None
+    of_id: str
+    of_title: str | None
+    similarity: float
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    passages: int = 0
+    duplicates: list[Duplicate] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    recovered: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """Whether the index changed."""
+        return bool(self.added or self.updated or self.removed or self.recovered)
+
+    def summary(self) -> str:
+        """One paragraph for people."""
+        parts = [
+            f"{self.added} added",
+            f"{self.updated} updated",
+            f"{self.unchanged} unchanged",
+            f"{len(self.duplicates)} duplicates",
+            f"{len(self.skipped)} skipped",
+        ]
+        if self.removed:
+            parts.append(f"{self.removed} removed")
+        text = ", ".join(parts) + f"; {self.passages} passages written in {self.seconds:.1f} s."
+        if not self.changed:
+            text += " Nothing changed: the index was already up to date."
+        return text
+
+    def to_json(self) -> dict:
+        """A JSON-ready form."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "recovered": self.recovered,
+            "passages": self.passages,
+            "duplicates": [d.__dict__ for d in self.duplicates],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class _Work:
+    article: Article
+    id: str
+    hash: str
+    stale_ids: list[str]
+    spans: list
+    passages: list[Passage]
+    embed_texts: list[str]
+
+
+def embedding_text(text: str, title: str | None) -> str:
+    """What the model encodes for a passage: the article title gives it context.
+
+    The passage text always comes last, so its offsets shift by a known amount.
+    """
+    return f"{title}. {text}" if title else text
+
+
+class Ingestor:
+    """Turns files into indexed passages. Cheap to build; the model loads when needed."""
+
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: Embedder,
+        tokens: TokenCounter,
+        *,
+        max_tokens: int = 200,
+        overlap: int = 1,
+        near_duplicate: float = 0.8,
+        lock_path: Path | None = None,
+    ):
+        self.store = store
+        self.embedder = embedder
+        self.tokens = tokens
+        self.max_tokens = max_tokens
+        self.overlap = overlap
+        self.near_duplicate = near_duplicate
+        self.lock_path = lock_path or (store.home / "ingest.lock")
+
+    def lock(self):
+        """The data directory's ingest lock (raises IndexBusyError when taken)."""
+        from filelock import FileLock, Timeout
+
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(self.lock_path), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise IndexBusyError(
+                f"another ingest is running on {self.store.home}; wait for it to finish"
+            ) from exc
+        return lock
+
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> IngestReport:
+        """Index every article under ``paths``; see IngestReport for what is counted.
+
+        ``on_event(kind, detail)`` is called as work proceeds (kind: ``article``,
+        ``skipped``, ``duplicate``), so an interface can show progress.
+        """
+        return self.ingest_items(iter_articles(paths), on_event)
+
+    def ingest_items(
+        self,
+        items: Iterable[Article | Skipped],
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> IngestReport:
+        """Index already-read articles (``Skipped`` items are only reported)."""
+        started = time.perf_counter()
+        report = IngestReport()
+        notify = on_event or (lambda kind, detail: None)
+        lock = self.lock()
+        try:
+            self.store.bump_generation()
+            report.recovered = self._recover()
+            self._run(items, report, notify)
+            self.store.bump_generation()
+        finally:
+            lock.release()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _recover(self) -> int:
+        pending = self.store.find_articles({"status": "pending"})
+        for rec in pending:
+            self.store.delete_article(rec["id"])
+        return len(pending)
+
+    def _prepare(self, article: Article, report: IngestReport) -> _Work | None:
+        """Decide what to do with one article; chunk it when it must be written."""
+        text = article.text
+        h = content_hash(text)
+        aid = article_id(text, article.url)
+        same_key = self.store.find_articles({"key": article.key})
+        stale = [r["id"] for r in same_key if r["meta"].get("content_hash") != h]
+        current = [
+            r
+            for r in same_key
+            if r["meta"].get("content_hash") == h and r["meta"].get("status") == "complete"
+        ]
+        if current and not stale:
+            report.unchanged += 1
+            return None
+        if not current:
+            existing = self.store.get_article(aid)
+            if (
+                existing
+                and existing["meta"].get("key") != article.key
+                and (existing["meta"].get("content_hash") == h)
+            ):
+                report.duplicates.append(
+                    Duplicate(article.key, article.title, aid, existing["meta"].get("title"), 1.0)
+                )
+                return None
+        spans = chunk_text(
+            text, self.tokens.count_many, max_tokens=self.max_tokens, overlap=self.overlap
+        )
+        passages = [
+            Passage(
+                id=f"{aid}:{s.ordinal}",
+                article_id=aid,
+                ordinal=s.ordinal,
+                start=s.start,
+                end=s.end,
+                text=text[s.start : s.end],
+                title=article.title,
+                source=article.source,
+                published=article.published,
+                url=article.url,
+                path=article.path,
+                place=article.place,
+                author=article.author,
+                sentences=s.sentences,
+            )
+            for s in spans
+        ]
+        if not passages:
+            report.skipped.append(Skipped(article.key, "no sentences to index"))
+            return None
+        return _Work(
+            article,
+            aid,
+            h,
+            [s for s in stale if s != aid] if current else stale,
+            spans,
+            passages,
+            [embedding_text(p.text, article.title) for p in passages],
+        )
+
+    def _run(self, items, report: IngestReport, notify) -> None:
+        # Articles are chunked and collected until a group is large enough, then encoded in
+        # one call (the model sorts by length, so padding stays low) and written. Encoding
+        # runs alone on the cores: chunking beside it in a thread slowed torch down.
+        seen: dict[str, set[str]] = {}
+        batch: list[_Work] = []
+        pending_texts = 0
+        for item in items:
+            if isinstance(item, Skipped):
+                report.skipped.append(item)
+                notify("skipped", f"{item.path}: {item.reason}")
+                continue
+            if item.path:
+                seen.setdefault(item.path, set()).add(item.key)
+            work = self._prepare(item, report)
+            notify("article", item.title or item.key)
+            if work is None:
+                continue
+            batch.append(work)
+            pending_texts += len(work.passages)
+            if pending_texts >= _ENCODE_GROUP:
+                self._write_batch(batch, report, notify)
+                batch, pending_texts = [], 0
+        if batch:
+            self._write_batch(batch, report, notify)
+        self._remove_missing_records(seen, report)
+
+    def _write_batch(self, batch: list[_Work], report: IngestReport, notify) -> None:
+        texts = [t for w in batch for t in w.embed_texts]
+        spans = []
+        for w in batch:
+            shift = len(embedding_text("", w.article.title))
+            spans.extend([[(a + shift, b + shift) for a, b in p.sentences] for p in w.passages])
+        vectors, sentence_vectors = self.embedder.encode_passages(texts, spans)
+        offset = 0
+        written: list[tuple[_Work, set[int]]] = []
+        for work in batch:
+            vecs = vectors[offset : offset + len(work.passages)]
+            svecs = sentence_vectors[offset : offset + len(work.passages)]
+            offset += len(work.passages)
+            mean = vecs.mean(axis=0)
+            mean = mean / (np.linalg.norm(mean) or 1.0)
+            dup = self._near_duplicate(work, mean, written)
+            if dup is not None:
+                report.duplicates.append(dup)
+                notify("duplicate", f"{work.article.key} copies {dup.of_title or dup.of_id}")
+                continue
+            self._write_article(work, vecs, svecs, mean)
+            written.append((work, shingles(work.article.text)))
+            report.passages += len(work.passages)
+            if work.stale_ids:
+                report.updated += 1
+            else:
+                report.added += 1
+
+    def _near_duplicate(self, work: _Work, mean, written) -> Duplicate | None:
+        mine = shingles(work.article.text)
+        candidates = [(w.id, w.article.key, w.article.title, s) for w, s in written]
+        for rec, sim in self.store.nearest_articles(mean, n=3):
+            if sim < 0.85 or rec["id"] == work.id or rec["id"] in work.stale_ids:
+                continue
+            if rec["meta"].get("key") == work.article.key:
+                continue
+            candidates.append(
+                (rec["id"], rec["meta"].get("key"), rec["meta"].get("title"), None, rec["text"])
+            )
+        for cand in candidates:
+            cid, ckey, ctitle, cshingles = cand[:4]
+            if ckey == work.article.key or cid == work.id:
+                continue
+            other = cshingles if cshingles is not None else shingles(cand[4] or "")
+            sim = jaccard(mine, other)
+            if sim >= self.near_duplicate:
+                return Duplicate(work.article.key, work.article.title, cid, ctitle, round(sim, 3))
+        return None
+
+    def _write_article(self, work: _Work, vecs: np.ndarray, svecs, mean: np.ndarray) -> None:
+        a = work.article
+        meta = {
+            "key": a.key,
+            "path": a.path,
+            "title": a.title,
+            "source": a.source,
+            "published": a.published,
+            "place": a.place,
+            "url": a.url,
+            "author": a.author,
+            "content_hash": work.hash,
+            "passages": len(work.passages),
+            "status": "pending",
+            "ingested_at": time.time(),
+        }
+        self.store.put_article(work.id, a.text, mean, meta)
+        self.store.upsert_passages(work.passages, vecs, svecs, work.hash)
+        self.store.delete_passages(work.id, keep_hash=work.hash)
+        self.store.set_article_status(work.id, "complete")
+        for old in work.stale_ids:
+            if old != work.id:
+                self.store.delete_article(old)
+
+    def _remove_missing_records(self, seen: dict[str, set[str]], report: IngestReport) -> None:
+        """Records from a re-read multi-article file whose entries are gone."""
+        for path, keys in seen.items():
+            for rec in self.store.find_articles({"path": path}):
+                if rec["meta"].get("key") not in keys:
+                    self.store.delete_article(rec["id"])
+                    report.removed += 1

@@ -1,0 +1,97 @@
+"""Plain data types shared by ingestion, the index and search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article as read from a file, before it is indexed.
+
+    ``key`` names where it came from (a path, ``path#n`` for a record in a
+    JSONL file or a feed entry), so a changed file can replace what it held.
+    """
+
+    text: str
+    key: str
+    title: str | None = None
+    source: str | None = None
+    published: str | None = None
+    place: str | None = None
+    url: str | None = None
+    author: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that was not indexed, with the reason a user can act on."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A few consecutive sentences of an article, the unit that is indexed and cited.
+
+    ``start`` and ``end`` are character offsets into the article's indexed text,
+    so ``article_text[start:end] == text``.
+    """
+
+    id: str
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    title: str | None = None
+    source: str | None = None
+    published: str | None = None
+    url: str | None = None
+    path: str | None = None
+    place: str | None = None
+    author: str | None = None
+    sentences: tuple[tuple[int, int], ...] = ()
+
+    def sentence_texts(self) -> list[str]:
+        """The passage's sentences (offsets relative to the passage)."""
+        return [self.text[a:b] for a, b in self.sentences] or [self.text]
+
+
+@dataclass
+class Hit:
+    """A passage returned by search, with the scores that ranked it.
+
+    ``dense`` is the cosine similarity of the passage, ``sentence_sims`` that of each
+    of its sentences, ``lexical`` its BM25 score and ``lexical_norm`` that score
+    divided by the best BM25 score for the query.
+    """
+
+    passage: Passage
+    score: float
+    dense: float | None = None
+    lexical: float = 0.0
+    lexical_norm: float = 0.0
+    sentence_sims: list[float] = field(default_factory=list)
+    sentence_vectors: Any = None
+
+    @property
+    def best_sentence_sim(self) -> float:
+        """The highest cosine similarity among the passage's sentences."""
+        return max(self.sentence_sims) if self.sentence_sims else (self.dense or 0.0)
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """What the index knows about one article (for listings and removal)."""
+
+    id: str
+    title: str | None
+    source: str | None
+    published: str | None
+    url: str | None
+    path: str | None
+    passages: int

@@ -1,0 +1,402 @@
+"""The Chroma index: passages with their embeddings, and one record per article.
+
+Chroma is the single source of truth. Two collections live side by side:
+``<prefix>-passages`` (one row per passage, cosine space) and ``<prefix>-articles``
+(one row per article: its full indexed text, the mean of its passage vectors, and
+a ``status`` that is ``pending`` while the article is being written). The passages
+collection's metadata carries a ``generation`` that changes on every write, so
+derived caches (BM25) know when to rebuild.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from retrieval.errors import IndexCorruptError, IndexUnavailableError
+from retrieval.models import ArticleInfo, Passage
+from retrieval.vectors import pack_vectors, unpack_vectors
+
+_PASSAGE_FIELDS = ("title", "source", "published", "url", "path", "place", "author")
+_BATCH = 1000
+
+
+def published_ts(published: str | None) -> int | None:
+    """Days since 1970-01-01 for an ISO date, for range filters; None when unknown."""
+    if not published:
+        return None
+    from datetime import date
+
+    try:
+        return (date.fromisoformat(published[:10]) - date(1970, 1, 1)).days
+    except ValueError:
+        return None
+
+
+def _clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in meta.items() if v is not None}
+
+
+def passage_from_row(pid: str, text: str, meta: dict[str, Any]) -> Passage:
+    """Rebuild a Passage from a Chroma row."""
+    sents = tuple(tuple(x) for x in json.loads(meta.get("sents") or "[]"))
+    return Passage(
+        id=pid,
+        article_id=meta["article_id"],
+        ordinal=int(meta.get("ordinal", 0)),
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", len(text))),
+        text=text,
+        sentences=sents,
+        **{f: meta.get(f) for f in _PASSAGE_FIELDS},
+    )
+
+
+@dataclass
+class StoredPassage:
+    """A passage with what the index keeps beside it."""
+
+    passage: Passage
+    sentence_vectors: np.ndarray
+    similarity: float | None = None
+    embedding: np.ndarray | None = None
+
+
+def _stored(pid: str, text: str, meta: dict[str, Any], sim=None, emb=None) -> StoredPassage:
+    passage = passage_from_row(pid, text, meta)
+    packed = meta.get("svec")
+    svecs = unpack_vectors(packed) if packed else np.zeros((0, 1), dtype=np.float32)
+    return StoredPassage(passage, svecs, sim, None if emb is None else np.asarray(emb, np.float32))
+
+
+class ChromaStore:
+    """Access to Dateline's Chroma collections, local or on a ``chroma run`` server.
+
+    Construction is cheap; the client connects on first use and is reused.
+    """
+
+    def __init__(self, home: Path, url: str | None = None, prefix: str = "dateline"):
+        self.home = Path(home)
+        self.url = url
+        self.prefix = prefix
+        self._client = None
+        self._passages = None
+        self._articles = None
+        self._lock = threading.Lock()
+
+    @property
+    def location(self) -> str:
+        """Where the index lives, for messages."""
+        return self.url or str(self.home / "chroma")
+
+    def _connect(self):
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+        if self.url:
+            parsed = urlparse(self.url if "://" in self.url else f"http://{self.url}")
+            try:
+                return chromadb.HttpClient(
+                    host=parsed.hostname or "localhost",
+                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https",
+                    settings=settings,
+                )
+            except Exception as exc:
+                raise IndexUnavailableError(
+                    f"cannot reach the Chroma server at {self.url}: {exc}. "
+                    "Start it with `chroma run --path DIR` or unset DATELINE_CHROMA_URL."
+                ) from exc
+        path = self.home / "chroma"
+        if path.exists() and not path.is_dir():
+            raise IndexCorruptError(f"{path} is not a directory; move it away or use --home")
+        if path.is_dir() and any(path.iterdir()) and not (path / "chroma.sqlite3").exists():
+            raise IndexCorruptError(
+                f"{path} is not a Chroma index; move it away, or choose another --home"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            return chromadb.PersistentClient(path=str(path), settings=settings)
+        except Exception as exc:
+            raise IndexCorruptError(
+                f"cannot open the index at {path}: {exc}. "
+                "Run `dateline reset` to start over, or choose another --home."
+            ) from exc
+
+    def _collections(self):
+        if self._passages is None:
+            with self._lock:
+                if self._passages is None:
+                    client = self._connect()
+                    try:
+                        self._articles = client.get_or_create_collection(
+                            f"{self.prefix}-articles",
+                            embedding_function=None,
+                            configuration={"hnsw": {"space": "cosine"}},
+                        )
+                        passages = client.get_or_create_collection(
+                            f"{self.prefix}-passages",
+                            embedding_function=None,
+                            configuration={"hnsw": {"space": "cosine"}},
+                            metadata={"generation": uuid.uuid4().hex},
+                        )
+                    except IndexCorruptError:
+                        raise
+                    except Exception as exc:
+                        raise self._wrap(exc) from exc
+                    self._client = client
+                    self._passages = passages
+        return self._passages, self._articles
+
+    def _wrap(self, exc: Exception) -> Exception:
+        if self.url:
+            return IndexUnavailableError(
+                f"the Chroma server at {self.url} did not answer ({type(exc).__name__}); "
+                "is `chroma run` up?"
+            )
+        return IndexCorruptError(f"cannot use the index at {self.location}: {exc}")
+
+    def _call(self, fn, *args, **kwargs):
+        """Run a Chroma call, turning transport failures into typed errors."""
+        try:
+            return fn(*args, **kwargs)
+        except (IndexUnavailableError, IndexCorruptError):
+            raise
+        except Exception as exc:
+            if self.url:
+                # Drop the cached client so the next call reconnects once the server is back.
+                self._passages = self._articles = self._client = None
+            raise self._wrap(exc) from exc
+
+    # -- generation -------------------------------------------------------------------------
+
+    def generation(self) -> str:
+        """A token that changes whenever the passages change."""
+        passages, _ = self._collections()
+        fresh = self._call(self._client.get_collection, passages.name, embedding_function=None)
+        return str((fresh.metadata or {}).get("generation", ""))
+
+    def bump_generation(self) -> str:
+        """Mark the passages as changed; returns the new generation."""
+        passages, _ = self._collections()
+        gen = uuid.uuid4().hex
+        self._call(passages.modify, metadata={"generation": gen})
+        return gen
+
+    # -- passages ---------------------------------------------------------------------------
+
+    def passage_count(self) -> int:
+        """How many passages are indexed."""
+        passages, _ = self._collections()
+        return self._call(passages.count)
+
+    def upsert_passages(
+        self,
+        passages: list[Passage],
+        embeddings: np.ndarray,
+        sentence_vectors: list[np.ndarray],
+        content_hash: str,
+    ) -> None:
+        """Write passages with their vectors (idempotent: ids are stable)."""
+        col, _ = self._collections()
+        for i in range(0, len(passages), _BATCH):
+            chunk = passages[i : i + _BATCH]
+            metas = []
+            for p, svecs in zip(chunk, sentence_vectors[i : i + _BATCH], strict=True):
+                meta = {k: v for k, v in asdict(p).items() if k not in ("id", "text", "sentences")}
+                meta["sents"] = json.dumps([list(x) for x in p.sentences])
+                meta["svec"] = pack_vectors(svecs)
+                meta["published_ts"] = published_ts(p.published)
+                meta["content_hash"] = content_hash
+                metas.append(_clean_meta(meta))
+            self._call(
+                col.upsert,
+                ids=[p.id for p in chunk],
+                documents=[p.text for p in chunk],
+                embeddings=embeddings[i : i + _BATCH],
+                metadatas=metas,
+            )
+
+    def delete_passages(self, article_id: str, keep_hash: str | None = None) -> None:
+        """Delete an article's passages, except those written for ``keep_hash``."""
+        col, _ = self._collections()
+        where: dict[str, Any] = {"article_id": article_id}
+        if keep_hash is not None:
+            where = {"$and": [where, {"content_hash": {"$ne": keep_hash}}]}
+        self._call(col.delete, where=where)
+
+    def query(
+        self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    ) -> list[StoredPassage]:
+        """Nearest passages by cosine similarity (best first)."""
+        col, _ = self._collections()
+        res = self._call(
+            col.query,
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=n,
+            where=where or None,
+            include=["documents", "metadatas", "distances"],
+        )
+        out = []
+        for pid, doc, meta, dist in zip(
+            res["ids"][0],
+            res["documents"][0],
+            res["metadatas"][0],
+            res["distances"][0],
+            strict=True,
+        ):
+            out.append(_stored(pid, doc, meta, sim=1.0 - float(dist)))
+        return out
+
+    def get_passages(self, ids: list[str], embeddings: bool = False) -> dict[str, StoredPassage]:
+        """Passages by id (with their passage vectors when asked)."""
+        if not ids:
+            return {}
+        col, _ = self._collections()
+        include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
+        res = self._call(col.get, ids=list(ids), include=include)
+        vecs = res["embeddings"] if embeddings else [None] * len(res["ids"])
+        return {
+            pid: _stored(pid, doc, meta, emb=vec)
+            for pid, doc, meta, vec in zip(
+                res["ids"], res["documents"], res["metadatas"], vecs, strict=True
+            )
+        }
+
+    def iter_passages(self, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Every passage as (id, text, metadata), in pages."""
+        col, _ = self._collections()
+        offset = 0
+        while True:
+            res = self._call(
+                col.get, include=["documents", "metadatas"], limit=batch, offset=offset
+            )
+            if not res["ids"]:
+                return
+            yield from zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+            offset += len(res["ids"])
+
+    # -- articles ---------------------------------------------------------------------------
+
+    def put_article(
+        self, article_id: str, text: str, vector: np.ndarray, meta: dict[str, Any]
+    ) -> None:
+        """Write or replace an article record."""
+        _, col = self._collections()
+        meta = dict(meta)
+        meta["published_ts"] = published_ts(meta.get("published"))
+        self._call(
+            col.upsert,
+            ids=[article_id],
+            documents=[text],
+            embeddings=[np.asarray(vector, dtype=np.float32)],
+            metadatas=[_clean_meta(meta)],
+        )
+
+    def set_article_status(self, article_id: str, status: str) -> None:
+        """Mark an article ``pending`` or ``complete``."""
+        _, col = self._collections()
+        rec = self.get_article(article_id)
+        if rec is None:
+            return
+        meta = dict(rec["meta"])
+        meta["status"] = status
+        self._call(col.update, ids=[article_id], metadatas=[meta])
+
+    def _article_rows(self, res) -> list[dict[str, Any]]:
+        docs = res.get("documents") or [None] * len(res["ids"])
+        return [
+            {"id": aid, "text": doc, "meta": meta}
+            for aid, doc, meta in zip(res["ids"], docs, res["metadatas"], strict=True)
+        ]
+
+    def get_article(self, article_id: str, with_text: bool = False) -> dict[str, Any] | None:
+        """An article record (id, meta, and text when asked) or None."""
+        _, col = self._collections()
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        res = self._call(col.get, ids=[article_id], include=include)
+        rows = self._article_rows(res)
+        return rows[0] if rows else None
+
+    def find_articles(self, where: dict[str, Any], with_text: bool = False) -> list[dict[str, Any]]:
+        """Article records matching a metadata filter."""
+        _, col = self._collections()
+        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        return self._article_rows(self._call(col.get, where=where, include=include))
+
+    def nearest_articles(self, vector: np.ndarray, n: int = 3) -> list[tuple[dict, float]]:
+        """Articles whose mean vector is closest to ``vector``, with cosine similarity."""
+        _, col = self._collections()
+        count = self._call(col.count)
+        if count == 0:
+            return []
+        res = self._call(
+            col.query,
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(n, count),
+            include=["documents", "metadatas", "distances"],
+        )
+        rows = [
+            {"id": aid, "text": doc, "meta": meta}
+            for aid, doc, meta in zip(
+                res["ids"][0], res["documents"][0], res["metadatas"][0], strict=True
+            )
+        ]
+        return [(row, 1.0 - float(d)) for row, d in zip(rows, res["distances"][0], strict=True)]
+
+    def delete_article(self, article_id: str) -> None:
+        """Delete an article and all its passages (passages first)."""
+        _, col = self._collections()
+        self.delete_passages(article_id)
+        self._call(col.delete, ids=[article_id])
+
+    def article_count(self) -> int:
+        """How many article records exist."""
+        _, col = self._collections()
+        return self._call(col.count)
+
+    def list_articles(self) -> list[ArticleInfo]:
+        """Every complete article, newest first."""
+        _, col = self._collections()
+        out: list[ArticleInfo] = []
+        offset = 0
+        while True:
+            res = self._call(col.get, include=["metadatas"], limit=_BATCH, offset=offset)
+            if not res["ids"]:
+                break
+            for aid, meta in zip(res["ids"], res["metadatas"], strict=True):
+                if meta.get("status") != "complete":
+                    continue
+                out.append(
+                    ArticleInfo(
+                        id=aid,
+                        title=meta.get("title"),
+                        source=meta.get("source"),
+                        published=meta.get("published"),
+                        url=meta.get("url"),
+                        path=meta.get("path"),
+                        passages=int(meta.get("passages", 0)),
+                    )
+                )
+            offset += len(res["ids"])
+        out.sort(key=lambda a: (a.published or "", a.title or ""), reverse=True)
+        return out
+
+    def reset(self) -> None:
+        """Delete both collections (the whole index)."""
+        self._collections()
+        for name in (f"{self.prefix}-passages", f"{self.prefix}-articles"):
+            try:
+                self._client.delete_collection(name)
+            except Exception:  # noqa: S110 - already gone is fine
+                pass
+        self._passages = self._articles = None
