@@ -53,7 +53,9 @@ class IndexSettings(BaseModel):
     )
     overlap_sentences: int = Field(1, ge=0, description="Sentences shared by consecutive passages.")
     candidates: int = Field(40, ge=1, description="Passages taken from each ranker before fusion.")
-    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(
+        0.6, ge=0, le=1, description="Weight of sentence similarity against normalized BM25."
+    )
     near_duplicate: float = Field(
         0.8, gt=0, le=1, description="Shingle Jaccard at which two articles count as copies."
     )
@@ -75,6 +77,13 @@ class AnswerSettings(BaseModel):
     max_words: int = Field(60, ge=10, description="Words an extractive answer may use.")
     history_turns: int = Field(3, ge=0, description="Earlier turns used to resolve follow-ups.")
     max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
+    abstain_threshold: float = Field(
+        0.47,
+        ge=0,
+        le=1,
+        description="Answer only when (best-sentence cosine + question IDF coverage) / 2 "
+        "reaches this; both parts are normalized, so it transfers across corpora.",
+    )
 
 
 class DiscordSettings(BaseModel):

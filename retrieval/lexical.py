@@ -19,6 +19,10 @@ from pathlib import Path
 import numpy as np
 
 _TOKEN_PATTERN = r"(?u)\b\w+\b"
+# Bumped whenever tokenization changes, so cached indexes are rebuilt.
+TOKENIZER_VERSION = 2
+# Question words carry no topic: left in, they would favour passages that ask questions.
+_QUESTION_WORDS = ("who", "whom", "whose", "what", "when", "where", "which", "why", "how")
 
 
 @lru_cache(maxsize=1)
@@ -28,6 +32,13 @@ def _stemmer():
     return Stemmer.Stemmer("english")
 
 
+@lru_cache(maxsize=1)
+def _stopwords() -> list[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return sorted(set(STOPWORDS_EN) | set(_QUESTION_WORDS))
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     """Lower-cased, stop-word-free, stemmed tokens, the same for passages and queries."""
     import bm25s
@@ -35,7 +46,7 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     return bm25s.tokenize(
         texts,
         token_pattern=_TOKEN_PATTERN,
-        stopwords="en",
+        stopwords=_stopwords(),
         stemmer=_stemmer().stemWords,
         return_ids=False,
         show_progress=False,
@@ -83,7 +94,11 @@ class BM25Index:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError):
             return False
-        return meta.get("generation") == generation and meta.get("count") == count
+        return (
+            meta.get("generation") == generation
+            and meta.get("count") == count
+            and meta.get("tokenizer") == TOKENIZER_VERSION
+        )
 
     def ensure(self, generation: str, count: int, rows_factory) -> None:
         """Load the cache, or rebuild it from ``rows_factory()`` when it is stale.
@@ -122,7 +137,7 @@ class BM25Index:
             retriever.index(tokenize(texts), show_progress=False)
         self._retriever = retriever if texts else None
         self._ids = ids
-        self._meta = {"generation": generation, "count": len(ids)}
+        self._meta = {"generation": generation, "count": len(ids), "tokenizer": TOKENIZER_VERSION}
         if texts:
             self._save(retriever)
 
@@ -164,7 +179,11 @@ class BM25Index:
         return LexicalHits(ids, [float(scores[i]) for i in top[: len(ids)]], float(scores[top[0]]))
 
     def idf(self, tokens: list[str]) -> dict[str, float]:
-        """Inverse document frequency of each (already tokenized) term; 0 for unknown terms."""
+        """Inverse document frequency of each (already tokenized) term.
+
+        A term no passage contains gets the highest IDF: for a question it is the
+        strongest sign that the index does not cover what is asked.
+        """
         if self._retriever is None:
             return {t: 0.0 for t in tokens}
         vocab = self._retriever.vocab_dict
@@ -174,7 +193,7 @@ class BM25Index:
         for t in tokens:
             tid = vocab.get(t)
             df = 0 if tid is None else int(indptr[tid + 1] - indptr[tid])
-            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5))) if df else 0.0
+            out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 
     def ids(self) -> list[str]:

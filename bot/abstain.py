@@ -1,0 +1,36 @@
+"""Deciding from retrieval evidence whether the articles hold an answer at all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Corpus-independent evidence for the best passage, each in [0, 1].
+
+    ``semantic``: cosine similarity of the question to the passage's best sentence
+    (absolute, so comparable across corpora). ``coverage``: the share of the
+    question's IDF mass whose terms the passage contains.
+    """
+
+    semantic: float
+    coverage: float
+
+    def strength(self, semantic_weight: float = 0.5) -> float:
+        """One number combining both signals."""
+        return semantic_weight * self.semantic + (1 - semantic_weight) * self.coverage
+
+
+@dataclass(frozen=True)
+class AbstainRule:
+    """Answer when the combined evidence reaches ``threshold``."""
+
+    threshold: float = 0.47
+    semantic_weight: float = 0.5
+
+    def abstain(self, evidence: Evidence | None) -> bool:
+        """Whether to say the articles don't cover the question."""
+        if evidence is None:
+            return True
+        return evidence.strength(self.semantic_weight) < self.threshold

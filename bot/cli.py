@@ -1,0 +1,381 @@
+"""The ``dateline`` command line. Heavy libraries load inside commands, so ``--help`` is instant."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Dateline: answers questions from news articles, with numbered citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--home", help="Data directory of the index (env DATELINE_HOME).", show_default=False
+    ),
+]
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    chroma_url: Annotated[
+        str | None,
+        typer.Option("--chroma-url", help="Use a `chroma run` server (env DATELINE_CHROMA_URL)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    """Global options, applied before any command."""
+    _quiet_libraries()
+    ctx.obj = {"home": home, "chroma_url": chroma_url, "verbose": verbose}
+
+
+def _settings(ctx: typer.Context, **overrides):
+    from pydantic import ValidationError
+
+    from config import load_settings
+
+    obj = ctx.obj or {}
+    try:
+        settings = load_settings(
+            home=obj.get("home"), chroma_url=obj.get("chroma_url"), **overrides
+        )
+    except ValidationError as exc:
+        _fail(f"invalid settings: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}", 2)
+    except Exception as exc:  # a malformed TOML file
+        _fail(f"cannot read settings: {exc}", 2)
+    level = logging.INFO if obj.get("verbose") else getattr(logging, settings.log_level, 30)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
+    )
+    for noisy in ("bm25s", "chromadb", "httpx", "sentence_transformers", "transformers"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    return settings
+
+
+def _service(ctx: typer.Context, **overrides):
+    from bot.service import DatelineService
+
+    return DatelineService(_settings(ctx, **overrides))
+
+
+def _fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _run(fn):
+    """Run a command body, turning Dateline's typed errors into one line and an exit code."""
+    from bot.errors import DatelineError, user_message
+    from retrieval.errors import RetrievalError
+
+    try:
+        return fn()
+    except (DatelineError, RetrievalError) as exc:
+        _fail(user_message(exc), getattr(exc, "exit_code", 3))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Only ingest when the index is empty.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Index articles: .txt, .md, .html, .json/.jsonl and RSS/Atom feeds."""
+    service = _service(ctx)
+
+    def body():
+        if if_empty and not service.is_empty():
+            if not as_json:
+                typer.echo(f"The index at {service.store.location} already has articles.")
+            return
+        console = _stderr_console()
+        if console.is_terminal and not as_json:
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            with Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("reading", total=None)
+                count = {"n": 0}
+
+                def on_event(kind, detail):
+                    if kind == "article":
+                        count["n"] += 1
+                    progress.update(task, description=f"{count['n']} articles · {detail[:60]}")
+
+                report = service.ingest_paths(paths, on_event)
+        else:
+            report = service.ingest_paths(paths)
+        if as_json:
+            typer.echo(json.dumps(report.to_json()))
+            return
+        typer.echo(report.summary())
+        for d in report.duplicates:
+            typer.echo(f"  duplicate: {d.key} copies {d.of_title or d.of_id} ({d.similarity:.2f})")
+        for s in report.skipped:
+            typer.echo(f"  skipped: {s.path}: {s.reason}")
+
+    _run(body)
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages to show.")] = 5,
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only this outlet (repeatable).")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Published on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Published on or before (YYYY-MM-DD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Ranked passages for a query (hybrid dense + BM25 search)."""
+    service = _service(ctx)
+
+    def body():
+        from retrieval.search import Filters
+
+        filters = Filters(tuple(source or ()), since, until)
+        hits = service.search(query, k, filters)
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    [
+                        {
+                            "passage_id": h.passage.id,
+                            "article_id": h.passage.article_id,
+                            "title": h.passage.title,
+                            "source": h.passage.source,
+                            "published": h.passage.published,
+                            "url": h.passage.url,
+                            "score": round(h.score, 4),
+                            "dense": round(h.best_sentence_sim, 4),
+                            "bm25": round(h.lexical, 4),
+                            "text": h.passage.text,
+                        }
+                        for h in hits
+                    ]
+                )
+            )
+            return
+        from rich.console import Console
+
+        from bot.render import print_hits
+
+        if not hits:
+            typer.echo("No passages found (is the index empty? run `dateline ingest`).")
+        print_hits(Console(), hits)
+
+    _run(body)
+
+
+@app.command()
+def ask(
+    ctx: typer.Context,
+    question: Annotated[str, typer.Argument(help="Your question.")],
+    k: Annotated[int | None, typer.Option("--k", min=1, max=50, help="Passages to use.")] = None,
+    llm: Annotated[
+        str | None, typer.Option("--llm", help="Chat model, e.g. openai:gpt-4o-mini.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Answer a question from the indexed articles, with numbered citations."""
+    service = _service(ctx)
+
+    def body():
+        answer = service.ask(question, k=k, llm=llm)
+        if as_json:
+            typer.echo(json.dumps(answer.to_json(), ensure_ascii=False))
+            return
+        from rich.console import Console
+
+        from bot.render import print_answer
+
+        print_answer(Console(), answer)
+
+    _run(body)
+
+
+@app.command()
+def sources(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List the indexed articles."""
+    service = _service(ctx)
+
+    def body():
+        articles = service.articles()
+        if as_json:
+            typer.echo(json.dumps([a.__dict__ for a in articles]))
+            return
+        from rich.console import Console
+
+        from bot.render import print_articles
+
+        print_articles(Console(), articles)
+
+    _run(body)
+
+
+@app.command()
+def remove(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Article id (see `sources`) or file path.")],
+) -> None:
+    """Remove an article (and all its passages) from the index."""
+    service = _service(ctx)
+
+    def body():
+        removed = service.remove(ref)
+        if not removed:
+            _fail(f"no indexed article matches {ref!r} (see `dateline sources`)", 1)
+        for a in removed:
+            typer.echo(f"removed {a.id} {a.title or ''} ({a.passages} passages)")
+
+    _run(body)
+
+
+@app.command()
+def reset(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete the whole index."""
+    service = _service(ctx)
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"Delete every article in {service.store.location}?", abort=True)
+
+    def body():
+        service.reset()
+        typer.echo("The index is empty.")
+
+    _run(body)
+
+
+@app.command()
+def repl(
+    ctx: typer.Context,
+    llm: Annotated[str | None, typer.Option("--llm", help="Chat model spec.")] = None,
+    k: Annotated[int | None, typer.Option("--k", min=1, max=50)] = None,
+) -> None:
+    """Chat with the articles (line editing, history, /help). Reads stdin when piped."""
+    service = _service(ctx)
+
+    def body():
+        from bot.repl import Repl
+
+        Repl(service, llm=llm, k=k).run()
+
+    _run(body)
+
+
+@app.command("eval")
+def evaluate(
+    ctx: typer.Context,
+    questions: Annotated[Path, typer.Argument(help="questions.jsonl (id, question, answers).")],
+    corpus: Annotated[
+        Path | None, typer.Option("--corpus", help="Articles to index (default: beside the file).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write predictions here.")] = None,
+    llm: Annotated[str | None, typer.Option("--llm", help="Chat model spec.")] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Only the first N questions.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
+) -> None:
+    """Measure retrieval and answers on a question set, in a fresh index unless --home."""
+    obj = ctx.obj or {}
+
+    def body():
+        from bot.evaluate import run_eval
+
+        corpus_dir = corpus or questions.parent / "corpus"
+        settings = _settings(ctx)
+        metrics = run_eval(
+            settings,
+            questions,
+            corpus_dir,
+            out=out,
+            llm=llm,
+            limit=limit,
+            fresh=obj.get("home") is None and not os.environ.get("DATELINE_HOME"),
+            progress=not as_json,
+        )
+        if as_json:
+            typer.echo(json.dumps(metrics))
+        else:
+            from bot.evaluate import print_metrics
+
+            print_metrics(metrics)
+
+    _run(body)
+
+
+@app.command()
+def discord(ctx: typer.Context) -> None:
+    """Run the Discord bot (token from DISCORD_TOKEN)."""
+    service = _service(ctx)
+
+    def body():
+        from bot.discord_bot import run_discord
+
+        run_discord(service.settings, service)
+
+    _run(body)
+
+
+@app.command("config")
+def show_config(ctx: typer.Context) -> None:
+    """Show the effective settings and where the user file is read from."""
+    from config import user_config_path
+
+    settings = _settings(ctx)
+    typer.echo(f"# user file: {user_config_path()}")
+    typer.echo(json.dumps(settings.model_dump(mode="json"), indent=2))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

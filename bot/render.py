@@ -1,0 +1,79 @@
+"""Terminal rendering of answers, passages and article lists (rich), for CLI and REPL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.answer import Answer, Citation
+from retrieval.models import ArticleInfo, Hit
+
+
+def _when(published: str | None) -> str:
+    return published[:10] if published else "undated"
+
+
+def source_line(c: Citation) -> str:
+    """'[n] Title — Outlet, date — link' for one citation."""
+    title = c.title or "(untitled)"
+    outlet = c.source or "unknown outlet"
+    link = c.link() or ""
+    return f"[{c.n}] {title} — {outlet}, {_when(c.published)}" + (f" — {link}" if link else "")
+
+
+def answer_text(answer: Answer) -> str:
+    """An answer as plain text: the answer, a note on fallback, then its sources."""
+    lines = [answer.text]
+    if answer.fallback_reason:
+        lines.append(f"(LLM unavailable: {answer.fallback_reason}; quoted extractively)")
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        lines.extend(source_line(c) for c in answer.citations)
+    return "\n".join(lines)
+
+
+def print_answer(console, answer: Answer, *, streamed: bool = False) -> None:
+    """Render an answer with rich: markers highlighted, then the sources."""
+    from rich.text import Text
+
+    if not streamed:
+        text = Text(answer.text)
+        text.highlight_regex(r"\[\d+\]", "bold cyan")
+        console.print(text)
+    if answer.fallback_reason:
+        console.print(
+            f"[yellow](LLM unavailable: {answer.fallback_reason}; quoted extractively)[/]",
+            highlight=False,
+        )
+    if answer.citations:
+        console.print("[bold]Sources[/]")
+        for c in answer.citations:
+            console.print(Text(source_line(c)), style="dim")
+
+
+def print_hits(console, hits: Sequence[Hit]) -> None:
+    """Ranked passages with title, outlet, date and scores."""
+    from rich.panel import Panel
+
+    for rank, h in enumerate(hits, 1):
+        p = h.passage
+        head = (
+            f"{rank}. {p.title or '(untitled)'} — {p.source or 'unknown outlet'}, "
+            f"{_when(p.published)}  score {h.score:.3f} (dense {h.best_sentence_sim:.3f}, "
+            f"bm25 {h.lexical:.2f})"
+        )
+        console.print(Panel(p.text, title=head, title_align="left", expand=False), highlight=False)
+
+
+def print_articles(console, articles: Sequence[ArticleInfo]) -> None:
+    """A table of indexed articles."""
+    from rich.table import Table
+
+    table = Table(title=f"{len(articles)} indexed articles")
+    for col in ("id", "title", "source", "date", "passages"):
+        table.add_column(col, overflow="fold")
+    for a in articles:
+        table.add_row(
+            a.id, a.title or "(untitled)", a.source or "", _when(a.published), str(a.passages)
+        )
+    console.print(table)

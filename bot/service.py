@@ -1,0 +1,333 @@
+"""The answer service: one object that every adapter (CLI, REPL, Discord) talks to.
+
+It owns the index (store, embedder, BM25, search, ingest), answers questions in
+extractive or LLM mode with numbered citations, abstains when the evidence is
+weak, and resolves follow-ups against the history it is given. Construction is
+cheap; the model, Chroma and the LLM load on first use and are reused.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from pathlib import Path
+
+from bot.abstain import AbstainRule, Evidence
+from bot.answer import Answer, Citation, Retrieved, Turn
+from bot.errors import ConfigError, InvalidQuestionError
+from bot.extractive import choose_quotes
+from bot.followup import expand_query
+from config import Settings
+from prompts import ABSTAIN_PHRASE
+from retrieval.embeddings import Embedder, model_dir
+from retrieval.ingest import Ingestor, IngestReport
+from retrieval.lexical import BM25Index, tokenize
+from retrieval.models import ArticleInfo, Hit
+from retrieval.search import Filters, HybridSearcher
+from retrieval.store import ChromaStore
+from retrieval.tokens import TokenCounter
+
+_MORE = re.compile(
+    r"\b(in detail|detailed|explain|elaborate|tell me (more|everything)|more detail|"
+    r"everything about|summari[sz]e)\b",
+    re.I,
+)
+
+
+def clean_question(text: str, max_chars: int) -> str:
+    """The question with control characters removed; raises InvalidQuestionError if unusable."""
+    if text is None:
+        raise InvalidQuestionError("the question is empty")
+    text = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in str(text)
+    )
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidQuestionError("the question is empty; ask something about the articles")
+    if len(text) > max_chars:
+        raise InvalidQuestionError(
+            f"the question is too long ({len(text)} characters; the limit is {max_chars})"
+        )
+    if not re.search(r"\w", text):
+        raise InvalidQuestionError("the question has no words in it")
+    return text
+
+
+class DatelineService:
+    """Answers questions from the indexed articles. Safe to call from several threads."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._llm_lock = threading.Lock()
+        self._llms: dict[tuple, object] = {}
+        self._search_lock = threading.Lock()
+        self.abstain_rule = AbstainRule(threshold=settings.answer.abstain_threshold)
+
+    # -- components, built on first use --------------------------------------------------
+
+    @cached_property
+    def store(self) -> ChromaStore:
+        """The Chroma index."""
+        return ChromaStore(
+            self.settings.home, self.settings.chroma_url, self.settings.index.collection
+        )
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The embedding model (loads on first encode)."""
+        idx = self.settings.index
+        return Embedder(idx.embedding_backend, idx.batch_size)
+
+    @cached_property
+    def lexical(self) -> BM25Index:
+        """The BM25 cache."""
+        return BM25Index(self.settings.home / "cache" / f"bm25-{self.settings.index.collection}")
+
+    @cached_property
+    def searcher(self) -> HybridSearcher:
+        """Hybrid search over the index."""
+        idx = self.settings.index
+        return HybridSearcher(
+            self.store,
+            self.embedder,
+            self.lexical,
+            candidates=idx.candidates,
+            dense_weight=idx.dense_weight,
+        )
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        """Ingestion into the index."""
+        idx = self.settings.index
+        return Ingestor(
+            self.store,
+            self.embedder,
+            TokenCounter(model_dir()),
+            max_tokens=idx.max_tokens,
+            overlap=idx.overlap_sentences,
+            near_duplicate=idx.near_duplicate,
+        )
+
+    # -- index operations ----------------------------------------------------------------
+
+    def ingest_paths(
+        self, paths: Sequence[str | Path], on_event: Callable[[str, str], None] | None = None
+    ) -> IngestReport:
+        """Index the articles under ``paths``."""
+        return self.ingestor.ingest(paths, on_event)
+
+    def is_empty(self) -> bool:
+        """Whether no article is indexed yet."""
+        return self.store.article_count() == 0
+
+    def articles(self) -> list[ArticleInfo]:
+        """Every indexed article, newest first."""
+        return self.store.list_articles()
+
+    def remove(self, ref: str) -> list[ArticleInfo]:
+        """Remove the articles whose id, key or path is ``ref``; returns what was removed."""
+        resolved = (
+            str(Path(ref).expanduser().resolve()) if not re.fullmatch(r"[0-9a-f]{16}", ref) else ref
+        )
+        matches = [a for a in self.articles() if ref in (a.id,) or resolved in (a.path,)]
+        lock = self.ingestor.lock()
+        try:
+            for a in matches:
+                self.store.delete_article(a.id)
+            if matches:
+                self.store.bump_generation()
+        finally:
+            lock.release()
+        return matches
+
+    def reset(self) -> None:
+        """Delete the whole index."""
+        lock = self.ingestor.lock()
+        try:
+            self.store.reset()
+            import shutil
+
+            shutil.rmtree(self.lexical.cache_dir, ignore_errors=True)
+        finally:
+            lock.release()
+
+    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        """Hybrid search, ``k`` passages best first."""
+        query = clean_question(query, self.settings.answer.max_question_chars)
+        with self._search_lock:
+            return self.searcher.search(query, k or self.settings.answer.k, filters)
+
+    # -- answering -----------------------------------------------------------------------
+
+    def _llm(self, spec: str):
+        from bot.chain import LLMAnswerer
+
+        a = self.settings.answer
+        key = (spec, a.llm_base_url, a.llm_timeout, a.llm_temperature)
+        with self._llm_lock:
+            if key not in self._llms:
+                llm = LLMAnswerer(
+                    spec,
+                    base_url=a.llm_base_url,
+                    timeout=a.llm_timeout,
+                    temperature=a.llm_temperature,
+                )
+                llm.ensure_model()
+                self._llms[key] = llm
+            return self._llms[key]
+
+    def evidence(self, question: str, hits: Sequence[Hit]) -> Evidence | None:
+        """How strongly the best passage supports an answer (None when nothing matched)."""
+        if not hits:
+            return None
+        terms = tokenize([question])[0]
+        idf = self.lexical.idf(terms)
+        mass = sum(idf.get(t, 0.0) for t in set(terms))
+        best = hits[0]
+        covered = set(tokenize([f"{best.passage.title or ''} {best.passage.text}"])[0])
+        coverage = sum(idf[t] for t in set(terms) & covered) / mass if mass else 0.0
+        return Evidence(semantic=max(best.best_sentence_sim, 0.0), coverage=coverage)
+
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        k: int | None = None,
+        llm: str | None = None,
+        on_token: Callable[[str], None] | None = None,
+        filters: Filters | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the index, with citations, or abstain."""
+        started = time.perf_counter()
+        settings = self.settings.answer
+        question = clean_question(question, settings.max_question_chars)
+        k = k or settings.k
+        history = list(history)[-settings.history_turns :] if settings.history_turns else []
+        spec = llm if llm is not None else settings.llm
+        answerer = self._llm(spec) if spec else None
+
+        search_query = question
+        if history:
+            search_query = (
+                answerer.condense(question, history)
+                if answerer
+                else expand_query(question, history)
+            )
+        with self._search_lock:
+            hits = self.searcher.search(search_query, k, filters)
+        retrieved_at = time.perf_counter()
+        retrieved = [
+            Retrieved(h.passage.id, h.passage.article_id, round(h.score, 4), h.passage.text)
+            for h in hits
+        ]
+        answer = Answer(
+            question=question,
+            text="",
+            abstained=False,
+            mode="llm" if answerer else "extractive",
+            retrieved=retrieved,
+            search_query=search_query if search_query != question else None,
+        )
+        if self.abstain_rule.abstain(self.evidence(search_query, hits)):
+            self._abstain(answer, hits)
+        elif answerer is not None:
+            self._answer_llm(answer, answerer, search_query, hits, history, on_token)
+        else:
+            self._answer_extractive(answer, search_query, hits)
+        done = time.perf_counter()
+        answer.timings_ms = {
+            "retrieve": (retrieved_at - started) * 1000,
+            "answer": (done - retrieved_at) * 1000,
+            "total": (done - started) * 1000,
+        }
+        return answer
+
+    def _abstain(self, answer: Answer, hits: Sequence[Hit]) -> None:
+        answer.abstained = True
+        closest = []
+        for h in hits:
+            title = h.passage.title
+            if title and title not in closest:
+                closest.append(title)
+        answer.text = ABSTAIN_PHRASE
+        if closest:
+            answer.text += " Closest articles: " + "; ".join(closest[:3]) + "."
+
+    def _citation(self, n: int, hit: Hit, quote: str) -> Citation:
+        p = hit.passage
+        return Citation(
+            n=n,
+            passage_id=p.id,
+            article_id=p.article_id,
+            title=p.title,
+            source=p.source,
+            published=p.published,
+            url=p.url,
+            quote=quote,
+            path=p.path,
+        )
+
+    def _answer_extractive(self, answer: Answer, question: str, hits: Sequence[Hit]) -> None:
+        settings = self.settings.answer
+        more = bool(_MORE.search(answer.question))
+        terms = tokenize([question])[0]
+        quotes = choose_quotes(
+            question,
+            hits,
+            terms,
+            self.lexical.idf(terms),
+            tokenize,
+            max_sentences=settings.max_sentences * (2 if more else 1),
+            max_words=settings.max_words * (2 if more else 1),
+        )
+        if not quotes:
+            self._abstain(answer, hits)
+            return
+        parts, cited = [], {}
+        for q in quotes:
+            numbers = [q.hit + 1, *(o + 1 for o in q.also)]
+            for n in numbers:
+                if n not in cited:
+                    hit = hits[n - 1]
+                    quote = q.text if n == q.hit + 1 else self._best_sentence(hit)
+                    cited[n] = self._citation(n, hit, quote)
+            parts.append(q.text.strip() + " " + "".join(f"[{n}]" for n in numbers))
+        answer.text = " ".join(parts)
+        answer.citations = sorted(cited.values(), key=lambda c: c.n)
+
+    @staticmethod
+    def _best_sentence(hit: Hit) -> str:
+        sentences = hit.passage.sentence_texts()
+        if hit.sentence_sims and len(hit.sentence_sims) == len(sentences):
+            return sentences[max(range(len(sentences)), key=hit.sentence_sims.__getitem__)]
+        return sentences[0]
+
+    def _answer_llm(self, answer, answerer, question, hits, history, on_token) -> None:
+        from bot.chain import AnswerFallback
+
+        try:
+            result = answerer.answer(question, [h.passage for h in hits], history, on_token)
+        except AnswerFallback as fallback:
+            answer.mode = "extractive"
+            answer.fallback_reason = fallback.reason
+            self._answer_extractive(answer, question, hits)
+            return
+        if result.abstained:
+            self._abstain(answer, hits)
+            return
+        answer.text = result.text
+        answer.citations = [
+            self._citation(n, hits[n - 1], self._best_sentence(hits[n - 1]))
+            for n in sorted(set(result.cited))
+        ]
+
+
+def check_llm_spec(spec: str) -> None:
+    """Raise ConfigError early for an LLM spec that cannot work."""
+    if ":" not in spec and "/" not in spec:
+        raise ConfigError(f"LLM spec {spec!r} should look like 'provider:model'")
