@@ -61,6 +61,12 @@ class Embedder:
             ) from exc
         if self.threads:
             torch.set_num_threads(self.threads)
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:  # pragma: no cover - older transformers
+            pass
         return SentenceTransformer(str(path), device="cpu", local_files_only=True)
 
     @property

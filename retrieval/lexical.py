@@ -39,11 +39,20 @@ def _stopwords() -> list[str]:
     return sorted(set(STOPWORDS_EN) | set(_QUESTION_WORDS))
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stop-word-free, stemmed tokens, the same for passages and queries."""
+@lru_cache(maxsize=1)
+def _bm25s():
+    import logging
+
     import bm25s
 
-    return bm25s.tokenize(
+    # bm25s sets its own logger to DEBUG on import; keep its chatter out of our output.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stop-word-free, stemmed tokens, the same for passages and queries."""
+    return _bm25s().tokenize(
         texts,
         token_pattern=_TOKEN_PATTERN,
         stopwords=_stopwords(),
@@ -114,10 +123,8 @@ class BM25Index:
             self._build(generation, rows_factory)
 
     def _load(self) -> bool:
-        import bm25s
-
         try:
-            self._retriever = bm25s.BM25.load(str(self.cache_dir), mmap=False)
+            self._retriever = _bm25s().BM25.load(str(self.cache_dir), mmap=False)
             self._ids = json.loads((self.cache_dir / "ids.json").read_text())
             self._meta = json.loads((self.cache_dir / "state.json").read_text())
             return True
@@ -126,8 +133,7 @@ class BM25Index:
             return False
 
     def _build(self, generation: str, rows_factory) -> None:
-        import bm25s
-
+        bm25s = _bm25s()
         ids, texts = [], []
         for pid, text, title in rows_factory():
             ids.append(pid)

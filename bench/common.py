@@ -1,0 +1,49 @@
+"""Shared helpers for the benchmark scripts (plain Python; each prints a table)."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL_DIR = ROOT.parent / "shared" / "eval" / "squad-news"
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def eval_dir() -> Path:
+    """The squad-news evaluation set (override with DATELINE_EVAL_DIR)."""
+    return Path(os.environ.get("DATELINE_EVAL_DIR", EVAL_DIR))
+
+
+def questions(answerable_only: bool = False) -> list[dict]:
+    """The evaluation questions."""
+    rows = [json.loads(line) for line in open(eval_dir() / "questions.jsonl", encoding="utf-8")]
+    return [r for r in rows if r["answers"]] if answerable_only else rows
+
+
+def contains(text: str, answers: list[str]) -> bool:
+    """Whether any gold answer appears in ``text`` (case-insensitive)."""
+    lowered = text.lower()
+    return any(a.lower() in lowered for a in answers)
+
+
+def summary(values: list[float]) -> tuple[float, float, float]:
+    """(median, min, max)."""
+    return statistics.median(values), min(values), max(values)
+
+
+def print_table(title: str, header: list[str], rows: list[list]) -> None:
+    """A plain-text table."""
+    cells = [header] + [[f"{c:.3f}" if isinstance(c, float) else str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    for i, r in enumerate(cells):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))

@@ -1,0 +1,161 @@
+"""``dateline eval``: index a corpus, answer a question set, and measure the answers."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from bot.errors import InvalidQuestionError
+
+
+def load_questions(path: Path) -> list[dict]:
+    """Questions from a JSONL file: ``{id, question, answers}`` per line."""
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                out.append(
+                    {
+                        "id": str(row.get("id", lineno)),
+                        "question": row["question"],
+                        "answers": list(row.get("answers") or []),
+                    }
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise InvalidQuestionError(f"{path}:{lineno}: not a question record ({exc})")
+    return out
+
+
+def _contains(text: str, answers: Iterable[str]) -> bool:
+    lowered = text.lower()
+    return any(a.lower() in lowered for a in answers if a)
+
+
+def score_predictions(rows: list[tuple[dict, dict]]) -> dict:
+    """Metrics over (question, prediction) pairs.
+
+    On answerable questions: ``recall@1``/``recall@5`` (a gold answer inside the first /
+    first five retrieved passages), ``answered_rate``, ``answer_containment`` (a gold answer
+    inside the answer text, among answered questions; ``answer_containment_all`` counts
+    abstentions as misses), ``citation_precision`` (a cited passage holds the gold answer,
+    among contained answers) and ``mean_answer_words``. On out-of-corpus questions:
+    ``abstained_rate``. Latency percentiles cover every question.
+    """
+    answerable = [(q, p) for q, p in rows if q["answers"]]
+    out_of_corpus = [(q, p) for q, p in rows if not q["answers"]]
+    r1 = r5 = contained = precise = answered = 0
+    words = []
+    for q, p in answerable:
+        texts = [r["text"] for r in p["retrieved"]]
+        r1 += bool(texts) and _contains(texts[0], q["answers"])
+        r5 += any(_contains(t, q["answers"]) for t in texts[:5])
+        if p["abstained"]:
+            continue
+        answered += 1
+        words.append(len(p["answer"].split()))
+        if _contains(p["answer"], q["answers"]):
+            contained += 1
+            by_id = {r["passage_id"]: r["text"] for r in p["retrieved"]}
+            cited = [by_id.get(c["passage_id"], c["quote"]) for c in p["citations"]]
+            precise += any(_contains(t, q["answers"]) for t in cited)
+    latencies = [p["timings_ms"]["total"] for _, p in rows]
+    n = len(answerable) or 1
+    return {
+        "questions": len(rows),
+        "answerable": len(answerable),
+        "out_of_corpus": len(out_of_corpus),
+        "recall@1": r1 / n,
+        "recall@5": r5 / n,
+        "answer_containment": contained / answered if answered else 0.0,
+        "answer_containment_all": contained / n,
+        "citation_precision": precise / contained if contained else 0.0,
+        "answered_rate": answered / n,
+        "abstained_rate": (
+            sum(p["abstained"] for _, p in out_of_corpus) / len(out_of_corpus)
+            if out_of_corpus
+            else 0.0
+        ),
+        "mean_answer_words": float(np.mean(words)) if words else 0.0,
+        "latency_ms_p50": float(np.percentile(latencies, 50)) if latencies else 0.0,
+        "latency_ms_p95": float(np.percentile(latencies, 95)) if latencies else 0.0,
+    }
+
+
+def run_eval(
+    settings,
+    questions_path: Path,
+    corpus: Path,
+    *,
+    out: Path | None = None,
+    llm: str | None = None,
+    limit: int | None = None,
+    fresh: bool = True,
+    progress: bool = True,
+) -> dict:
+    """Index ``corpus`` (in a fresh temporary home unless ``fresh`` is False), answer every
+    question in one process, write predictions to ``out``, and return the metrics."""
+    from bot.service import DatelineService
+
+    questions = load_questions(questions_path)[:limit]
+    with tempfile.TemporaryDirectory(prefix="dateline-eval-") as tmp:
+        if fresh:
+            settings = settings.model_copy(update={"home": Path(tmp), "chroma_url": None})
+        service = DatelineService(settings)
+        report = service.ingest_paths([corpus])
+        rows = []
+        sink = open(out, "w", encoding="utf-8") if out else None
+        try:
+            for q, prediction in _answer_all(service, questions, llm, progress):
+                rows.append((q, prediction))
+                if sink:
+                    sink.write(json.dumps({"id": q["id"], **prediction}, ensure_ascii=False) + "\n")
+        finally:
+            if sink:
+                sink.close()
+    metrics = score_predictions(rows)
+    metrics["ingest_seconds"] = report.seconds
+    metrics["passages"] = report.passages
+    return metrics
+
+
+def _answer_all(service, questions, llm, progress):
+    def answer(q):
+        return q, service.ask(q["question"], llm=llm).to_json()
+
+    if not progress:
+        for q in questions:
+            yield answer(q)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("answering", total=len(questions))
+        for q in questions:
+            yield answer(q)
+            bar.advance(task)
+
+
+def print_metrics(metrics: dict) -> None:
+    """The metrics as a table."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Dateline evaluation")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in metrics.items():
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    Console().print(table)

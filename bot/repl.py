@@ -1,0 +1,416 @@
+"""The interactive chat behind ``dateline repl``.
+
+:class:`Repl` reads lines, answers questions through :class:`~bot.service.DatelineService`
+with the conversation so far as history (so follow-ups such as "Who did he meet?" work), and
+understands a few ``/commands``. Its two seams are ``input_fn`` (where lines come from) and
+``console`` (a rich Console output goes to), so tests can drive it without a terminal.
+
+Input, when no ``input_fn`` is given:
+
+* stdin and stdout are terminals: a prompt_toolkit session with line editing, command
+  completion and a persistent history in ``<home>/repl_history``;
+* stdin is a terminal, stdout is not: plain ``input()``, the prompt written to stderr;
+* stdin is piped: lines are read from stdin without a banner or prompt, each non-empty line
+  is answered, blocks of output are separated by a blank line, and end of input exits.
+
+Streaming (LLM mode): tokens are printed as they arrive. The chain checks the citations
+afterwards and may drop invented ``[n]`` markers or rewrite ``[1, 2]`` as ``[1][2]``, so when
+the final text differs from what was streamed (whitespace aside) it is printed again, in full,
+under a dim "(citations checked)" note; the sources always follow. When the final text only
+extends what was streamed (an abstention adds the closest articles), just the rest is
+printed. When the LLM failed and the service fell back to an extractive answer, whatever was
+streamed is left as is and the whole extractive answer is printed with its fallback note.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bot.answer import Answer, Turn
+from bot.errors import DatelineError, user_message
+from retrieval.errors import RetrievalError
+
+if TYPE_CHECKING:
+    from bot.service import DatelineService
+
+__all__ = ["COMMANDS", "MAX_K", "PROMPT", "Repl"]
+
+log = logging.getLogger(__name__)
+
+PROMPT = "dateline> "
+MAX_K = 50
+HISTORY_FILE = "repl_history"
+
+# Usage and description of every command, in the order /help lists them.
+COMMANDS: dict[str, str] = {
+    "/help": "list these commands",
+    "/sources": "list the indexed articles",
+    "/reset": "forget the conversation, so the next question starts afresh",
+    "/k [N]": f"show or set the passages used per answer (1-{MAX_K})",
+    "/mode [extractive | llm SPEC]": "show or switch the answer mode (SPEC: openai:gpt-4o-mini)",
+    "/quit, /exit": "leave (Ctrl-D works too)",
+}
+_COMMAND_NAMES = ("/help", "/sources", "/reset", "/k", "/mode", "/quit", "/exit")
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _read_stdin_line(prompt: str = "") -> str:
+    """One line of piped stdin, without its newline; EOFError at the end. No prompt is shown."""
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\r\n")
+
+
+def _input_prompt_on_stderr(prompt: str) -> str:
+    """``input()`` with the prompt on stderr, so a redirected stdout holds only answers."""
+    sys.stderr.write(prompt)
+    sys.stderr.flush()
+    return input()
+
+
+class _Stream:
+    """The ``on_token`` callback: prints tokens as they arrive and remembers them."""
+
+    def __init__(self, console: Any, on_first: Callable[[], None] | None = None) -> None:
+        self.console = console
+        self.pieces: list[str] = []
+        self._on_first = on_first
+
+    def __call__(self, token: str) -> None:
+        if not self.pieces and self._on_first is not None:
+            self._on_first()
+        self.pieces.append(token)
+        self.console.print(token, end="", markup=False, highlight=False, soft_wrap=True)
+
+    @property
+    def text(self) -> str:
+        """Everything streamed so far."""
+        return "".join(self.pieces)
+
+
+class Repl:
+    """A read-answer loop over a :class:`DatelineService`; :meth:`run` returns the exit code.
+
+    ``llm`` is a chat model spec (None: the configured one, if any; "" forces extractive),
+    ``k`` the passages per answer (None: the configured ``answer.k``). ``input_fn(prompt)``
+    returns a line, raises EOFError at the end of input and KeyboardInterrupt to cancel a
+    line. ``interactive`` (default: True when ``input_fn`` is given or stdin is a terminal)
+    decides whether a banner and prompt are shown.
+    """
+
+    def __init__(
+        self,
+        service: DatelineService,
+        *,
+        llm: str | None = None,
+        k: int | None = None,
+        input_fn: Callable[[str], str] | None = None,
+        console: Any = None,
+        interactive: bool | None = None,
+    ) -> None:
+        """Set up the loop; raises ConfigError for an LLM spec that cannot work."""
+        from bot.service import check_llm_spec
+
+        self.service = service
+        settings = service.settings.answer
+        self.llm: str | None = (llm if llm is not None else settings.llm) or None
+        if self.llm:
+            check_llm_spec(self.llm)
+        self.k: int = k or settings.k
+        self.history: list[Turn] = []
+        self.last_answer: Answer | None = None
+        if interactive is None:
+            interactive = input_fn is not None or sys.stdin.isatty()
+        self.interactive = interactive
+        self.console = console if console is not None else self._default_console()
+        self._input = input_fn if input_fn is not None else self._default_input()
+        self._blocks = 0
+
+    # -- seams ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _default_console() -> Any:
+        from rich.console import Console
+
+        # Piped output is not wrapped at 80 columns: one answer, one line.
+        return Console(highlight=False, soft_wrap=not sys.stdout.isatty())
+
+    def _default_input(self) -> Callable[[str], str]:
+        if not sys.stdin.isatty():
+            return _read_stdin_line
+        if not sys.stdout.isatty():
+            return _input_prompt_on_stderr
+        return self._prompt_session().prompt
+
+    def _prompt_session(self) -> Any:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+        from prompt_toolkit.completion import Completer, Completion
+        from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+        class CommandCompleter(Completer):
+            """Completes /command names at the start of a line, nothing else."""
+
+            def get_completions(self, document, complete_event):
+                text = document.text_before_cursor
+                if text.startswith("/") and " " not in text:
+                    for name in _COMMAND_NAMES:
+                        if name.startswith(text.lower()):
+                            yield Completion(name, start_position=-len(text))
+
+        home = self.service.settings.home
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+            path = home / HISTORY_FILE
+            path.touch(exist_ok=True)
+            history = FileHistory(str(path))
+        except OSError as exc:
+            log.warning("no persistent REPL history (%s)", exc)
+            history = InMemoryHistory()
+        return PromptSession(
+            history=history,
+            auto_suggest=AutoSuggestFromHistory(),
+            completer=CommandCompleter(),
+            complete_while_typing=True,
+        )
+
+    # -- the loop -------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        """The answer mode: ``extractive`` or ``llm:<spec>``."""
+        return f"llm:{self.llm}" if self.llm else "extractive"
+
+    def run(self) -> int:
+        """Read and answer lines until end of input or /quit; returns the exit code (0)."""
+        if self.interactive:
+            self._banner()
+        while True:
+            try:
+                line = self._input(PROMPT)
+            except EOFError:
+                break
+            except KeyboardInterrupt:
+                if not self.interactive:
+                    raise
+                continue  # Ctrl-C drops the line being typed
+            if not self.handle(line):
+                break
+        return 0
+
+    def handle(self, line: str) -> bool:
+        """Act on one line: a /command or a question. Returns False when the user quits.
+
+        Errors never escape: Dateline's own errors become one ``error:`` line, anything
+        else a one-line "unexpected error" with the traceback in the log.
+        """
+        text = line.strip()
+        if not text:
+            return True
+        stream_open = [False]
+        try:
+            if text.startswith("/"):
+                return self._command(text)
+            self._ask(text, stream_open)
+        except KeyboardInterrupt:
+            if not self.interactive:
+                raise
+            self._end_stream(stream_open)
+            self._note("(cancelled)")
+        except (DatelineError, RetrievalError) as exc:
+            self._end_stream(stream_open)
+            self._error(user_message(exc))
+        except Exception as exc:
+            self._end_stream(stream_open)
+            log.exception("REPL: unexpected error on %r", text[:200])
+            self._error(user_message(exc))
+        return True
+
+    # -- answering ------------------------------------------------------------------------
+
+    def _ask(self, question: str, stream_open: list[bool]) -> None:
+        from bot.render import print_answer
+
+        self._begin_block()
+        status = None
+        if self.interactive and self.console.is_terminal:
+            status = self.console.status("searching the articles…", spinner="dots")
+            status.start()
+
+        def first_token() -> None:
+            if status is not None:
+                status.stop()
+            stream_open[0] = True
+
+        stream = _Stream(self.console, first_token) if self.llm else None
+        try:
+            answer = self.service.ask(
+                question,
+                list(self.history),
+                k=self.k,
+                llm=self.llm or "",  # "" keeps a configured LLM out of extractive mode
+                on_token=stream,
+            )
+        finally:
+            if status is not None:
+                status.stop()
+        streamed = stream.text.rstrip() if stream is not None else ""
+        self._end_stream(stream_open)
+        if not streamed or answer.fallback_reason:
+            print_answer(self.console, answer)
+        elif _squash(answer.text) == _squash(streamed):
+            print_answer(self.console, answer, streamed=True)
+        elif answer.text.startswith(streamed):
+            self._print_marked(answer.text[len(streamed) :].strip())
+            print_answer(self.console, answer, streamed=True)
+        else:
+            self._note("(citations checked)")
+            print_answer(self.console, answer)
+        if self.interactive:
+            self.console.print()
+        self.last_answer = answer
+        if not answer.abstained:
+            self.history.append(answer.as_turn())
+
+    def _print_marked(self, text: str) -> None:
+        from rich.text import Text
+
+        rich_text = Text(text)
+        rich_text.highlight_regex(r"\[\d+\]", "bold cyan")
+        self.console.print(rich_text)
+
+    def _end_stream(self, stream_open: list[bool]) -> None:
+        """Finish a line left open by streamed tokens."""
+        if stream_open[0]:
+            self.console.print()
+            stream_open[0] = False
+
+    # -- commands -------------------------------------------------------------------------
+
+    def _command(self, text: str) -> bool:
+        name, _, arg = text.partition(" ")
+        name, arg = name.lower(), arg.strip()
+        if name in ("/quit", "/exit"):
+            return False
+        self._begin_block()
+        handlers: dict[str, Callable[[str], None]] = {
+            "/help": self._help,
+            "/sources": self._sources,
+            "/reset": self._reset,
+            "/k": self._set_k,
+            "/mode": self._set_mode,
+        }
+        handler = handlers.get(name)
+        if handler is None:
+            self._say(f"unknown command {name}; /help lists the commands", style="yellow")
+        else:
+            handler(arg)
+        return True
+
+    def _help(self, _arg: str) -> None:
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column()
+        for usage, description in COMMANDS.items():
+            table.add_row(Text(usage), Text(description))  # Text: "[N]" is not markup
+        self._say("Ask a question about the articles, or use a command:")
+        self.console.print(table)
+
+    def _sources(self, _arg: str) -> None:
+        from bot.render import print_articles
+
+        articles = self.service.articles()
+        if not articles:
+            self._say("The index is empty: add articles with `dateline ingest PATH`.")
+            return
+        print_articles(self.console, articles)
+
+    def _reset(self, _arg: str) -> None:
+        self.history.clear()
+        self.last_answer = None
+        self._say("Conversation forgotten; the next question starts afresh.")
+
+    def _set_k(self, arg: str) -> None:
+        if not arg:
+            self._say(f"k = {self.k} passages per answer")
+            return
+        try:
+            k = int(arg)
+        except ValueError:
+            k = 0
+        if not 1 <= k <= MAX_K:
+            self._error(f"/k needs a whole number from 1 to {MAX_K}, got {arg[:40]!r}")
+            return
+        self.k = k
+        self._say(f"k = {self.k} passages per answer")
+
+    def _set_mode(self, arg: str) -> None:
+        from bot.service import check_llm_spec
+
+        words = arg.split()
+        choice = words[0].lower() if words else ""
+        if not words:
+            pass
+        elif choice == "extractive" and len(words) == 1:
+            self.llm = None
+        elif choice == "llm" and len(words) <= 2:
+            spec = words[1] if len(words) == 2 else self.service.settings.answer.llm
+            if not spec:
+                self._error(
+                    "no LLM configured: use /mode llm SPEC, e.g. /mode llm openai:gpt-4o-mini"
+                )
+                return
+            check_llm_spec(spec)
+            self.llm = spec
+        else:
+            self._error("usage: /mode, /mode extractive or /mode llm SPEC")
+            return
+        self._say(f"mode: {self.mode}")
+
+    # -- output ---------------------------------------------------------------------------
+
+    def _banner(self) -> None:
+        try:
+            count = len(self.service.articles())
+        except (DatelineError, RetrievalError) as exc:
+            self._error(user_message(exc))
+            count = None
+        except Exception:
+            log.exception("REPL: cannot count the indexed articles")
+            count = None
+        if count == 0:
+            where = "The index is empty: add articles with `dateline ingest PATH` first."
+        elif count is None:
+            where = "Dateline: ask about the indexed articles."
+        else:
+            where = f"Dateline: ask about {count} indexed article{'s' if count != 1 else ''}."
+        self._say(where, style="bold")
+        self._say(f"mode {self.mode}, k={self.k}. /help lists the commands, Ctrl-D quits.", "dim")
+
+    def _begin_block(self) -> None:
+        """Piped mode separates the output of consecutive lines with a blank line."""
+        if not self.interactive and self._blocks:
+            self.console.print()
+        self._blocks += 1
+
+    def _say(self, message: str, style: str | None = None) -> None:
+        self.console.print(message, style=style, markup=False, highlight=False)
+
+    def _note(self, message: str) -> None:
+        self._say(message, style="dim")
+
+    def _error(self, message: str) -> None:
+        line = _squash(message)
+        self.console.print(
+            f"error: {line}", style="red", markup=False, highlight=False, soft_wrap=True
+        )

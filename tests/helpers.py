@@ -1,0 +1,177 @@
+"""Shared helpers for the retrieval, ingest, search, CLI and server-mode tests.
+
+The embedding model is loaded once per test process (``shared_embedder``) and an index of
+the seed articles is built once per test process (``seed_home``); services built with
+``make_service`` reuse both. Subprocesses get a clean environment from ``cli_env``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "data" / "articles"
+BIN = Path(sys.executable).parent
+DATELINE = BIN / "dateline"
+CHROMA = BIN / "chroma"
+
+SEED_SOURCES = {"Reuters", "The Times of India", "UrduPoint News / Sputnik"}
+
+_cache: dict[str, object] = {}
+
+
+def shared_embedder():
+    from retrieval.embeddings import Embedder
+
+    if "embedder" not in _cache:
+        _cache["embedder"] = Embedder()
+    return _cache["embedder"]
+
+
+def make_service(home: Path, **overrides):
+    """A DatelineService on ``home`` that reuses the process-wide embedding model."""
+    from bot.service import DatelineService
+    from config import load_settings
+
+    service = DatelineService(load_settings(home=Path(home), **overrides))
+    service.embedder = shared_embedder()  # cached_property: the instance attribute wins
+    return service
+
+
+def seed_home(tmp_path_factory) -> Path:
+    """A data directory holding the three seed articles, built once per test process.
+
+    Tests must only read it (search, ask, sources), never ingest into it or remove from it.
+    """
+    if "seed_home" not in _cache:
+        home = tmp_path_factory.mktemp("seed-home")
+        report = make_service(home).ingest_paths([SEEDS])
+        assert report.added == 3, report.summary()
+        _cache["seed_home"] = home
+    return _cache["seed_home"]
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The environment for a ``dateline`` subprocess: offline, no user settings leaking in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATELINE_")}
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        ANONYMIZED_TELEMETRY="False",
+        TOKENIZERS_PARALLELISM="false",
+        DATELINE_CONFIG=str(ROOT / "tests" / "no-such-config.toml"),
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def dateline_cmd(*args: str | os.PathLike, home: Path | None = None) -> list[str]:
+    cmd = [str(DATELINE)]
+    if home is not None:
+        cmd += ["--home", str(home)]
+    return cmd + [str(a) for a in args]
+
+
+def run_dateline(
+    *args: str | os.PathLike,
+    home: Path | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        dateline_cmd(*args, home=home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or cli_env(),
+        cwd=ROOT,
+    )
+
+
+def index_state(store) -> dict:
+    """Everything that identifies the contents of an index, for exact comparisons."""
+    passages = {pid: (text, meta.get("article_id")) for pid, text, meta in store.iter_passages()}
+    _, articles = store._collections()
+    res = articles.get(include=["metadatas"])
+    status = {aid: meta.get("status") for aid, meta in zip(res["ids"], res["metadatas"], strict=True)}
+    return {
+        "articles": set(status),
+        "status": status,
+        "passage_ids": set(passages),
+        "passages": passages,
+        "passage_count": store.passage_count(),
+        "article_count": store.article_count(),
+    }
+
+
+def assert_consistent(state: dict) -> None:
+    """Every record complete, every passage owned by a record, counts as listed."""
+    assert set(state["status"].values()) <= {"complete"}, state["status"]
+    owners = {aid for _, aid in state["passages"].values()}
+    assert owners <= state["articles"]
+    assert state["passage_count"] == len(state["passage_ids"])
+    assert state["article_count"] == len(state["articles"])
+
+
+# -- generated articles ----------------------------------------------------------------------
+
+
+def seed_sentences() -> list[str]:
+    from retrieval.loaders import iter_articles
+    from retrieval.sentences import split_sentences
+
+    out = []
+    for article in iter_articles([SEEDS]):
+        out.extend(s.text for s in split_sentences(article.text) if len(s.text.split()) >= 6)
+    return out
+
+
+def write_generated_articles(folder: Path, n: int, sentences_each: int = 12, seed: int = 7):
+    """``n`` distinct articles of sentences recombined from the seeds, one file each."""
+    rng = random.Random(seed)
+    pool = seed_sentences()
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        picked = rng.sample(pool, sentences_each)
+        body = "\n\n".join(" ".join(picked[j : j + 3]) for j in range(0, len(picked), 3))
+        title = f"Generated report number {i}: " + " ".join(re.findall(r"\w+", picked[0])[:6])
+        path = folder / f"gen_{i:03d}.txt"
+        path.write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+# -- peeking at a local index from another process -------------------------------------------
+
+
+def sqlite_rows(home: Path) -> int:
+    """Rows Chroma has logged for writes in ``home`` (read-only; 0 before the file exists)."""
+    db = Path(home) / "chroma" / "chroma.sqlite3"
+    if not db.exists():
+        return 0
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.2)
+        try:
+            return con.execute("SELECT count(*) FROM embeddings_queue").fetchone()[0]
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return 0
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
