@@ -128,7 +128,7 @@ def test_changed_file_replaces_its_passages(tmp_path):
     service = make_service(tmp_path / "home")
     service.ingest_paths([folder])
     old = index_state(service.store)
-    old_id = article_id(service.store.find_articles({"key": str(path)})[0]["text"], None)
+    old_id = service.store.find_articles({"key": str(path)})[0]["id"]
     old_passages = passages_of(old, old_id)
     assert len(old_passages) >= 4
 
