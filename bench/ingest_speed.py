@@ -14,8 +14,8 @@ from common import eval_dir, print_table, summary
 
 
 def main(runs: int = 3) -> None:
-    from config import load_settings
     from bot.service import DatelineService
+    from config import load_settings
     from retrieval.chunking import chunk_text
     from retrieval.ingest import embedding_text
     from retrieval.loaders import iter_articles

@@ -16,8 +16,8 @@ from common import contains, eval_dir, print_table, questions
 
 
 def main() -> None:
-    from config import load_settings
     from bot.service import DatelineService
+    from config import load_settings
 
     with tempfile.TemporaryDirectory(prefix="dateline-recall-") as home:
         dateline = Path(sys.executable).parent / "dateline"
@@ -43,7 +43,12 @@ def main() -> None:
                 for rank, p in enumerate(ranking):
                     fused[p.id] = fused.get(p.id, 0.0) + 1.0 / (60 + rank + 1)
             rrf = [by_id[i] for i in sorted(fused, key=fused.get, reverse=True)]
-            for name, ranked in (("hybrid", hybrid), ("dense", dense), ("bm25", bm25), ("rrf", rrf)):
+            for name, ranked in (
+                ("hybrid", hybrid),
+                ("dense", dense),
+                ("bm25", bm25),
+                ("rrf", rrf),
+            ):
                 counts[name][0] += bool(ranked) and contains(ranked[0].text, q["answers"])
                 counts[name][1] += any(contains(p.text, q["answers"]) for p in ranked[:5])
         n = len(qs)

@@ -56,13 +56,16 @@ NEIGHBOUR = False
 
 @dataclass(frozen=True)
 class Quote:
-    """A sentence chosen for the answer: which shown passage (0-based) and where in it."""
+    """A sentence chosen for the answer: which shown passage (0-based) and where in it.
+
+    ``also`` names (passage, sentence) pairs from other outlets that report the same fact.
+    """
 
     hit: int
     sentence: int
     text: str
     score: float
-    also: tuple[int, ...] = ()
+    also: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -143,23 +146,40 @@ def score_sentences(
     return rows
 
 
-def _same_fact(hits: Sequence[Hit], i: int, j: int, threshold: float = 0.85) -> tuple[int, ...]:
-    """Other shown passages, from other outlets, with a sentence saying the same thing."""
+def _overlap(a: str, b: str) -> float:
+    """Overlap coefficient of the two sentences' word sets (case-insensitive)."""
+    wa, wb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
+    if not wa or not wb:
+        return 0.0
+    return len(wa & wb) / min(len(wa), len(wb))
+
+
+def _same_fact(
+    hits: Sequence[Hit], i: int, j: int, min_cosine: float = 0.65, min_overlap: float = 0.6
+) -> tuple[tuple[int, int], ...]:
+    """Other shown passages, from other outlets, with a sentence saying the same thing:
+    close in meaning (sentence vectors) and sharing most of its words."""
     vectors = hits[i].sentence_vectors
     if vectors is None or j >= len(vectors):
         return ()
-    mine = vectors[j]
+    mine, text = vectors[j], hits[i].passage.sentence_texts()[j]
     source = (hits[i].passage.source or "").lower()
     out = []
     for other, hit in enumerate(hits):
         if other == i or hit.sentence_vectors is None or not len(hit.sentence_vectors):
             continue
-        if (hit.passage.source or "").lower() == source or hit.passage.article_id == hits[
-            i
-        ].passage.article_id:
+        if hit.passage.article_id == hits[i].passage.article_id:
             continue
-        if float(np.max(hit.sentence_vectors @ mine)) >= threshold:
-            out.append(other)
+        if source and (hit.passage.source or "").lower() == source:
+            continue
+        sims = hit.sentence_vectors @ mine
+        sentences = hit.passage.sentence_texts()
+        for k in np.argsort(-sims)[:3]:
+            if sims[k] < min_cosine or k >= len(sentences):
+                break
+            if _overlap(text, sentences[k]) >= min_overlap:
+                out.append((other, int(k)))
+                break
     return tuple(out)
 
 

@@ -290,13 +290,12 @@ class DatelineService:
             return
         parts, cited = [], {}
         for q in quotes:
-            numbers = [q.hit + 1, *(o + 1 for o in q.also)]
-            for n in numbers:
-                if n not in cited:
-                    hit = hits[n - 1]
-                    quote = q.text if n == q.hit + 1 else self._best_sentence(hit)
-                    cited[n] = self._citation(n, hit, quote)
-            parts.append(q.text.strip() + " " + "".join(f"[{n}]" for n in numbers))
+            places = [(q.hit, q.sentence, q.text), *((i, j, None) for i, j in q.also)]
+            for i, j, text in places:
+                if i + 1 not in cited:
+                    quote = text or hits[i].passage.sentence_texts()[j]
+                    cited[i + 1] = self._citation(i + 1, hits[i], quote)
+            parts.append(q.text.strip() + " " + "".join(f"[{i + 1}]" for i, _, _ in places))
         answer.text = " ".join(parts)
         answer.citations = sorted(cited.values(), key=lambda c: c.n)
 
