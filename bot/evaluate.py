@@ -29,7 +29,9 @@ def load_questions(path: Path) -> list[dict]:
                     }
                 )
             except (ValueError, KeyError, TypeError) as exc:
-                raise InvalidQuestionError(f"{path}:{lineno}: not a question record ({exc})")
+                raise InvalidQuestionError(
+                    f"{path}:{lineno}: not a question record ({exc})"
+                ) from exc
     return out
 
 

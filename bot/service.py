@@ -129,11 +129,10 @@ class DatelineService:
         return self.store.list_articles()
 
     def remove(self, ref: str) -> list[ArticleInfo]:
-        """Remove the articles whose id, key or path is ``ref``; returns what was removed."""
-        resolved = (
-            str(Path(ref).expanduser().resolve()) if not re.fullmatch(r"[0-9a-f]{16}", ref) else ref
-        )
-        matches = [a for a in self.articles() if ref in (a.id,) or resolved in (a.path,)]
+        """Remove the articles whose id, key or file path is ``ref``; returns what was removed."""
+        path = str(Path(ref).expanduser().resolve())
+        by_key = {r["id"] for r in self.store.find_articles({"key": ref})}
+        matches = [a for a in self.articles() if a.id == ref or a.path == path or a.id in by_key]
         lock = self.ingestor.lock()
         try:
             for a in matches:

@@ -44,8 +44,10 @@ class IndexSettings(BaseModel):
     """How articles are split, embedded, stored and searched."""
 
     collection: str = Field("dateline", description="Chroma collection name prefix.")
-    embedding_backend: Literal["torch", "onnx"] = Field(
-        "torch", description="Embedding backend: sentence-transformers on PyTorch, or ONNX."
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="Embedding backend: sentence-transformers on PyTorch, or the model's ONNX "
+        "export on onnxruntime (fp32, or dynamically quantized int8), which skips importing torch.",
     )
     batch_size: int = Field(64, ge=1, description="Passages encoded per model call.")
     max_tokens: int = Field(

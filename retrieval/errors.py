@@ -2,7 +2,13 @@
 
 
 class RetrievalError(Exception):
-    """Base class for every error the retrieval layer raises on purpose."""
+    """Base class for every error the retrieval layer raises on purpose.
+
+    ``exit_code`` is what a command line should exit with: 2 for bad input, 3 for an
+    index that cannot be used.
+    """
+
+    exit_code = 3
 
 
 class IndexBusyError(RetrievalError):
@@ -23,3 +29,5 @@ class ModelUnavailableError(RetrievalError):
 
 class InvalidQueryError(RetrievalError):
     """A search query that cannot be run (empty, too long, bad filter)."""
+
+    exit_code = 2

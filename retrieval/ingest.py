@@ -18,7 +18,7 @@ import numpy as np
 from retrieval.chunking import chunk_text
 from retrieval.dedup import article_id, content_hash, jaccard, shingles
 from retrieval.embeddings import Embedder
-from retrieval.errors import IndexBusyError
+from retrieval.errors import IndexBusyError, IndexUnavailableError
 from retrieval.loaders import iter_articles
 from retrieval.models import Article, Passage, Skipped
 from retrieval.store import ChromaStore
@@ -97,6 +97,7 @@ class _Work:
     spans: list
     passages: list[Passage]
     embed_texts: list[str]
+    existed: bool = False
 
 
 def embedding_text(text: str, title: str | None) -> str:
@@ -133,13 +134,20 @@ class Ingestor:
         """The data directory's ingest lock (raises IndexBusyError when taken)."""
         from filelock import FileLock, Timeout
 
-        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(self.lock_path), timeout=0)
+        folder = self.lock_path.parent
+        if folder.exists() and not folder.is_dir():
+            raise IndexUnavailableError(f"{folder} is not a directory; choose another --home")
         try:
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire()
         except Timeout as exc:
             raise IndexBusyError(
                 f"another ingest is running on {self.store.home}; wait for it to finish"
+            ) from exc
+        except OSError as exc:  # the home is a file, or not writable
+            raise IndexUnavailableError(
+                f"cannot lock {self.lock_path}: {exc.strerror or exc}; choose another --home"
             ) from exc
         return lock
 
@@ -166,10 +174,16 @@ class Ingestor:
         notify = on_event or (lambda kind, detail: None)
         lock = self.lock()
         try:
+            # The generation changes before the first write, so a cache built while this
+            # run is under way is stale afterwards even if the run is killed.
+            previous = self.store.generation()
             self.store.bump_generation()
             report.recovered = self._recover()
             self._run(items, report, notify)
-            self.store.bump_generation()
+            if report.changed or report.passages:
+                self.store.bump_generation()
+            else:
+                self.store.set_generation(previous)
         finally:
             lock.release()
         report.seconds = time.perf_counter() - started
@@ -181,32 +195,40 @@ class Ingestor:
             self.store.delete_article(rec["id"])
         return len(pending)
 
-    def _prepare(self, article: Article, report: IngestReport) -> _Work | None:
-        """Decide what to do with one article; chunk it when it must be written."""
+    def _prepare(
+        self, article: Article, report: IngestReport, claimed: dict[str, Article]
+    ) -> _Work | None:
+        """Decide what to do with one article; chunk it when it must be written.
+
+        ``claimed`` maps each article id met so far in this run to the article holding it.
+        An id belongs to one place: the same article under another file is a duplicate,
+        while under another key of the same file (records added or removed above it in a
+        JSONL file or feed) it has only moved.
+        """
         text = article.text
         h = content_hash(text)
         aid = article_id(text, article.url)
-        same_key = self.store.find_articles({"key": article.key})
-        stale = [r["id"] for r in same_key if r["meta"].get("content_hash") != h]
-        current = [
-            r
-            for r in same_key
-            if r["meta"].get("content_hash") == h and r["meta"].get("status") == "complete"
-        ]
-        if current and not stale:
-            report.unchanged += 1
+        holder = claimed.get(aid)
+        if holder is not None:
+            report.duplicates.append(Duplicate(article.key, article.title, aid, holder.title, 1.0))
             return None
-        if not current:
-            existing = self.store.get_article(aid)
-            if (
-                existing
-                and existing["meta"].get("key") != article.key
-                and (existing["meta"].get("content_hash") == h)
-            ):
-                report.duplicates.append(
-                    Duplicate(article.key, article.title, aid, existing["meta"].get("title"), 1.0)
-                )
+        existing = self.store.get_article(aid)
+        meta = existing["meta"] if existing else {}
+        if existing and meta.get("status") == "complete":
+            same_hash = meta.get("content_hash") == h
+            if meta.get("key") != article.key:
+                if not article.path or meta.get("path") != article.path:
+                    report.duplicates.append(
+                        Duplicate(article.key, article.title, aid, meta.get("title"), 1.0)
+                    )
+                    return None
+                if same_hash:
+                    self.store.update_article(aid, key=article.key)
+            if same_hash:
+                claimed[aid] = article
+                report.unchanged += 1
                 return None
+        stale = [r["id"] for r in self.store.find_articles({"key": article.key}) if r["id"] != aid]
         spans = chunk_text(
             text, self.tokens.count_many, max_tokens=self.max_tokens, overlap=self.overlap
         )
@@ -232,21 +254,25 @@ class Ingestor:
         if not passages:
             report.skipped.append(Skipped(article.key, "no sentences to index"))
             return None
+        claimed[aid] = article
         return _Work(
             article,
             aid,
             h,
-            [s for s in stale if s != aid] if current else stale,
+            stale,
             spans,
             passages,
             [embedding_text(p.text, article.title) for p in passages],
+            existed=existing is not None,
         )
 
     def _run(self, items, report: IngestReport, notify) -> None:
         # Articles are chunked and collected until a group is large enough, then encoded in
         # one call (the model sorts by length, so padding stays low) and written. Encoding
         # runs alone on the cores: chunking beside it in a thread slowed torch down.
-        seen: dict[str, set[str]] = {}
+        paths: set[str] = set()
+        claimed: dict[str, Article] = {}
+        written: list[_Work] = []
         batch: list[_Work] = []
         pending_texts = 0
         for item in items:
@@ -255,21 +281,28 @@ class Ingestor:
                 notify("skipped", f"{item.path}: {item.reason}")
                 continue
             if item.path:
-                seen.setdefault(item.path, set()).add(item.key)
-            work = self._prepare(item, report)
+                paths.add(item.path)
+            work = self._prepare(item, report, claimed)
             notify("article", item.title or item.key)
             if work is None:
                 continue
             batch.append(work)
             pending_texts += len(work.passages)
             if pending_texts >= _ENCODE_GROUP:
-                self._write_batch(batch, report, notify)
+                written += self._write_batch(batch, report, notify, claimed)
                 batch, pending_texts = [], 0
         if batch:
-            self._write_batch(batch, report, notify)
-        self._remove_missing_records(seen, report)
+            written += self._write_batch(batch, report, notify, claimed)
+        swept = self._remove_missing_records(paths, claimed, report, written)
+        for work in written:
+            if work.existed or swept & set(work.stale_ids):
+                report.updated += 1
+            else:
+                report.added += 1
 
-    def _write_batch(self, batch: list[_Work], report: IngestReport, notify) -> None:
+    def _write_batch(
+        self, batch: list[_Work], report: IngestReport, notify, claimed: dict[str, Article]
+    ) -> list[_Work]:
         texts = [t for w in batch for t in w.embed_texts]
         spans = []
         for w in batch:
@@ -284,20 +317,18 @@ class Ingestor:
             offset += len(work.passages)
             mean = vecs.mean(axis=0)
             mean = mean / (np.linalg.norm(mean) or 1.0)
-            dup = self._near_duplicate(work, mean, written)
+            dup = self._near_duplicate(work, mean, written, claimed)
             if dup is not None:
+                claimed.pop(work.id, None)
                 report.duplicates.append(dup)
                 notify("duplicate", f"{work.article.key} copies {dup.of_title or dup.of_id}")
                 continue
             self._write_article(work, vecs, svecs, mean)
             written.append((work, shingles(work.article.text)))
             report.passages += len(work.passages)
-            if work.stale_ids:
-                report.updated += 1
-            else:
-                report.added += 1
+        return [w for w, _ in written]
 
-    def _near_duplicate(self, work: _Work, mean, written) -> Duplicate | None:
+    def _near_duplicate(self, work: _Work, mean, written, claimed) -> Duplicate | None:
         mine = shingles(work.article.text)
         candidates = [(w.id, w.article.key, w.article.title, s) for w, s in written]
         for rec, sim in self.store.nearest_articles(mean, n=3):
@@ -305,6 +336,9 @@ class Ingestor:
                 continue
             if rec["meta"].get("key") == work.article.key:
                 continue
+            if work.article.path and rec["meta"].get("path") == work.article.path:
+                if rec["id"] not in claimed:
+                    continue  # an earlier version of a record of this file, about to go
             candidates.append(
                 (rec["id"], rec["meta"].get("key"), rec["meta"].get("title"), None, rec["text"])
             )
@@ -338,14 +372,32 @@ class Ingestor:
         self.store.upsert_passages(work.passages, vecs, svecs, work.hash)
         self.store.delete_passages(work.id, keep_hash=work.hash)
         self.store.set_article_status(work.id, "complete")
-        for old in work.stale_ids:
-            if old != work.id:
+        if not a.path:  # records from files are swept once the whole file has been read
+            for old in work.stale_ids:
                 self.store.delete_article(old)
 
-    def _remove_missing_records(self, seen: dict[str, set[str]], report: IngestReport) -> None:
-        """Records from a re-read multi-article file whose entries are gone."""
-        for path, keys in seen.items():
+    def _remove_missing_records(
+        self,
+        paths: set[str],
+        claimed: dict[str, Article],
+        report: IngestReport,
+        written: list[_Work],
+    ) -> set[str]:
+        """Delete the records of files read in this run that no longer hold them.
+
+        That is an earlier version of a changed file, or an entry gone from a re-read
+        JSONL file or feed. Returns the ids deleted; those that a written article replaced
+        (same key) count as updates, the rest as removals.
+        """
+        replaced = {sid for w in written for sid in w.stale_ids}
+        swept: set[str] = set()
+        for path in sorted(paths):
             for rec in self.store.find_articles({"path": path}):
-                if rec["meta"].get("key") not in keys:
-                    self.store.delete_article(rec["id"])
+                holder = claimed.get(rec["id"])
+                if holder is not None and holder.path == path:
+                    continue
+                self.store.delete_article(rec["id"])
+                swept.add(rec["id"])
+                if rec["id"] not in replaced:
                     report.removed += 1
+        return swept

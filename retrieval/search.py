@@ -109,6 +109,7 @@ class HybridSearcher:
         if not query:
             raise InvalidQueryError("the query is empty")
         filters = filters or Filters()
+        where = filters.where()  # a bad date is an error even when the index is empty
         self.refresh()
         if self.lexical.size == 0:
             return []
@@ -116,13 +117,17 @@ class HybridSearcher:
         if vector is None:
             vector = self.embedder.encode_query(query)
         candidates: dict[str, StoredPassage] = {
-            sp.passage.id: sp for sp in self.store.query(vector, n, filters.where())
+            sp.passage.id: sp for sp in self.store.query(vector, n, where)
         }
         lexical = self.lexical.search(query, n * (4 if filters.active else 1))
         lex_score = dict(zip(lexical.ids, lexical.scores, strict=True))
         missing = [pid for pid in lexical.ids if pid not in candidates]
         taken = 0
-        for pid, sp in self.store.get_passages(missing).items():
+        fetched = self.store.get_passages(missing)
+        for pid in missing:  # best BM25 first: Chroma returns rows in its own order
+            sp = fetched.get(pid)
+            if sp is None:
+                continue
             p = sp.passage
             if filters.active and not filters.accepts(p.source, p.published):
                 continue

@@ -117,13 +117,20 @@ class ChromaStore:
                     "Start it with `chroma run --path DIR` or unset DATELINE_CHROMA_URL."
                 ) from exc
         path = self.home / "chroma"
+        if self.home.exists() and not self.home.is_dir():
+            raise IndexUnavailableError(f"{self.home} is not a directory; choose another --home")
         if path.exists() and not path.is_dir():
             raise IndexCorruptError(f"{path} is not a directory; move it away or use --home")
         if path.is_dir() and any(path.iterdir()) and not (path / "chroma.sqlite3").exists():
             raise IndexCorruptError(
                 f"{path} is not a Chroma index; move it away, or choose another --home"
             )
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # the home is a file, or not writable
+            raise IndexUnavailableError(
+                f"cannot create the index at {path}: {exc.strerror or exc}; choose another --home"
+            ) from exc
         try:
             return chromadb.PersistentClient(path=str(path), settings=settings)
         except Exception as exc:
@@ -187,10 +194,13 @@ class ChromaStore:
 
     def bump_generation(self) -> str:
         """Mark the passages as changed; returns the new generation."""
+        return self.set_generation(uuid.uuid4().hex)
+
+    def set_generation(self, generation: str) -> str:
+        """Set the passages' generation token (a no-op ingest puts the old one back)."""
         passages, _ = self._collections()
-        gen = uuid.uuid4().hex
-        self._call(passages.modify, metadata={"generation": gen})
-        return gen
+        self._call(passages.modify, metadata={"generation": generation})
+        return generation
 
     # -- passages ---------------------------------------------------------------------------
 
@@ -304,13 +314,17 @@ class ChromaStore:
 
     def set_article_status(self, article_id: str, status: str) -> None:
         """Mark an article ``pending`` or ``complete``."""
+        self.update_article(article_id, status=status)
+
+    def update_article(self, article_id: str, **changes: Any) -> None:
+        """Change some metadata fields of an article record (no-op if it does not exist)."""
         _, col = self._collections()
         rec = self.get_article(article_id)
         if rec is None:
             return
         meta = dict(rec["meta"])
-        meta["status"] = status
-        self._call(col.update, ids=[article_id], metadatas=[meta])
+        meta.update(changes)
+        self._call(col.update, ids=[article_id], metadatas=[_clean_meta(meta)])
 
     def _article_rows(self, res) -> list[dict[str, Any]]:
         docs = res.get("documents") or [None] * len(res["ids"])
@@ -354,8 +368,13 @@ class ChromaStore:
         return [(row, 1.0 - float(d)) for row, d in zip(rows, res["distances"][0], strict=True)]
 
     def delete_article(self, article_id: str) -> None:
-        """Delete an article and all its passages (passages first)."""
+        """Delete an article and all its passages (passages first).
+
+        The record is marked ``pending`` first: if the process dies half-way, the next
+        ingest finishes the deletion instead of keeping a record without passages.
+        """
         _, col = self._collections()
+        self.set_article_status(article_id, "pending")
         self.delete_passages(article_id)
         self._call(col.delete, ids=[article_id])
 

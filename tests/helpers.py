@@ -101,7 +101,8 @@ def index_state(store) -> dict:
     passages = {pid: (text, meta.get("article_id")) for pid, text, meta in store.iter_passages()}
     _, articles = store._collections()
     res = articles.get(include=["metadatas"])
-    status = {aid: meta.get("status") for aid, meta in zip(res["ids"], res["metadatas"], strict=True)}
+    metas = zip(res["ids"], res["metadatas"], strict=True)
+    status = {aid: meta.get("status") for aid, meta in metas}
     return {
         "articles": set(status),
         "status": status,

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from retrieval.dedup import article_id
 from retrieval.errors import IndexBusyError
 from tests.helpers import (
     ROOT,
@@ -128,7 +127,7 @@ def test_changed_file_replaces_its_passages(tmp_path):
     service = make_service(tmp_path / "home")
     service.ingest_paths([folder])
     old = index_state(service.store)
-    old_id = service.store.find_articles({"key": str(path)})[0]["id"]
+    old_id = service.store.find_articles({"key": str(path.resolve())})[0]["id"]
     old_passages = passages_of(old, old_id)
     assert len(old_passages) >= 4
 
@@ -137,7 +136,7 @@ def test_changed_file_replaces_its_passages(tmp_path):
     assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
     new = index_state(service.store)
     assert_consistent(new)
-    (rec,) = service.store.find_articles({"key": str(path)}, with_text=True)
+    (rec,) = service.store.find_articles({"key": str(path.resolve())}, with_text=True)
     assert rec["id"] != old_id and old_id not in new["articles"]
     new_passages = passages_of(new, rec["id"])
     assert not set(old_passages) & set(new["passage_ids"])
@@ -157,7 +156,8 @@ def test_edit_that_keeps_the_article_id_rewrites_passages(tmp_path):
     service.ingest_paths([folder])
     old = index_state(service.store)
 
-    edited = text.replace("SEOUL: ", "Seoul:   ", 1).replace(". ", ".\n\n", 3)
+    assert "a rare message" in text
+    edited = text.replace("a rare message", "a Rare  Message", 1).replace(". ", ".\n\n", 3)
     write(path, edited)
     report = service.ingest_paths([folder])
     assert (report.added, report.updated) == (0, 1)
@@ -168,7 +168,7 @@ def test_edit_that_keeps_the_article_id_rewrites_passages(tmp_path):
         rec = service.store.get_article(pid.split(":")[0], with_text=True)
         stored = service.store.get_passages([pid])[pid].passage
         assert rec["text"][stored.start : stored.end] == passage
-    assert any(t.startswith("Seoul:   Chinese") for t, _ in new["passages"].values())
+    assert any("a Rare Message" in t for t, _ in new["passages"].values())
     assert new == clean_state_of(tmp_path, folder)
 
 
@@ -216,6 +216,23 @@ def test_jsonl_record_inserted_and_reordered(tmp_path):
     assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 4)
 
 
+def test_jsonl_records_sharing_a_url(tmp_path):
+    # The id comes from the URL: a second record with the same URL is the same article.
+    path = tmp_path / "items.jsonl"
+    records = [
+        {"title": "Harbour", "text": STORIES["harbour"].split("\n\n")[1], "url": "https://x/1"},
+        {"title": "Wheat", "text": STORIES["wheat"].split("\n\n")[1], "url": "https://x/1"},
+    ]
+    write(path, "".join(json.dumps(r) + "\n" for r in records))
+    service = make_service(tmp_path / "home")
+    for _ in range(2):
+        report = service.ingest_paths([path])
+        assert len(report.duplicates) == 1 and report.duplicates[0].key.endswith("#2")
+        assert report.added + report.unchanged == 1 and report.updated == 0
+        (article,) = service.articles()
+        assert article.title == "Harbour" and article.url == "https://x/1"
+
+
 # -- duplicates ------------------------------------------------------------------------------
 
 
@@ -234,13 +251,15 @@ def test_exact_duplicate_under_another_name(seeded, tmp_path):
     service, folder = seeded
     before = index_state(service.store)
     original = folder / "002_6189ae60c0b68e30.txt"
+    (tmp_path / "elsewhere").mkdir()
     copy = Path(shutil.copy(original, tmp_path / "elsewhere" / "copy.txt"))
     for _ in range(2):
         report = service.ingest_paths([folder, copy.parent])
         assert report.added == 0 and report.unchanged == 3
         (dup,) = report.duplicates
         assert dup.key == str(copy.resolve())
-        assert dup.of_id == article_id(original.read_text().strip(), None)
+        (held,) = service.store.find_articles({"key": str(original.resolve())})
+        assert dup.of_id == held["id"]
         assert dup.of_id in before["articles"]
         assert index_state(service.store) == before
     assert not service.store.find_articles({"key": str(copy.resolve())})
@@ -255,7 +274,7 @@ def test_copy_differing_only_in_spacing_is_a_duplicate(seeded, tmp_path):
     for _ in range(2):
         report = service.ingest_paths([folder, copy])
         assert (report.added, report.updated, report.unchanged) == (0, 0, 3), report.summary()
-        assert [d.key for d in report.duplicates] == [str(copy)]
+        assert [d.key for d in report.duplicates] == [str(copy.resolve())]
         assert {a.path for a in service.articles()} == paths
         assert index_state(service.store) == before
 
@@ -275,7 +294,7 @@ def test_near_duplicate_with_boilerplate_is_a_duplicate(seeded, tmp_path):
     report = service.ingest_paths([copy])
     assert report.added == 0
     (dup,) = report.duplicates
-    assert dup.key == str(copy)
+    assert dup.key == str(copy.resolve())
     assert dup.of_id in before["articles"]
     assert dup.similarity >= 0.8
     assert index_state(service.store) == before
@@ -308,7 +327,7 @@ def test_remove_by_id_and_by_path(tmp_path):
     service.ingest_paths([folder, feed])
     assert len(service.articles()) == 5
 
-    reuters = next(a for a in service.articles() if a.source == "Reuters")
+    reuters = next(a for a in service.articles() if a.path.endswith("000_c83d22aa3809c67e.txt"))
     (removed,) = service.remove(reuters.id)
     assert removed.id == reuters.id
     state = index_state(service.store)
@@ -404,33 +423,97 @@ def test_ingest_lock_in_process(tmp_path):
     assert service.ingest_paths([SEEDS]).added == 3
 
 
+def test_remove_interrupted_half_way_is_finished_by_the_next_ingest(tmp_path, monkeypatch):
+    service = make_service(tmp_path / "home")
+    service.ingest_paths([SEEDS])
+    target = next(a for a in service.articles() if a.source == "Reuters")
+    real_call = service.store._call
+
+    def dies_before_the_record_goes(fn, *args, **kwargs):
+        if getattr(fn, "__name__", "") == "delete" and kwargs.get("ids") == [target.id]:
+            raise KeyboardInterrupt  # as if the process were killed here
+        return real_call(fn, *args, **kwargs)
+
+    monkeypatch.setattr(service.store, "_call", dies_before_the_record_goes)
+    with pytest.raises(KeyboardInterrupt):
+        service.remove(target.id)
+    monkeypatch.undo()
+    # Its passages are gone; the record must not pass for a complete, unchanged article.
+    assert target.id not in {a.id for a in make_service(tmp_path / "home").articles()}
+
+    report = make_service(tmp_path / "home").ingest_paths([SEEDS])
+    assert (report.recovered, report.added, report.unchanged) == (1, 1, 2)
+    state = index_state(make_service(tmp_path / "home").store)
+    assert_consistent(state)
+    assert passages_of(state, target.id)
+    assert state == clean_state_of(tmp_path, SEEDS)
+
+
+def test_ingest_interrupted_in_process_is_completed_by_the_next_run(tmp_path, monkeypatch):
+    folder = tmp_path / "articles"
+    copy_seeds(folder)
+    for name in ("harbour", "wheat", "museum"):
+        write(folder / f"{name}.txt", STORIES[name])
+    service = make_service(tmp_path / "home")
+    real_upsert = service.store.upsert_passages
+    calls = []
+
+    def dies_on_the_third_article(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            real_upsert(*args, **kwargs)
+            raise KeyboardInterrupt  # passages written, record still pending
+        return real_upsert(*args, **kwargs)
+
+    monkeypatch.setattr(service.store, "upsert_passages", dies_on_the_third_article)
+    with pytest.raises(KeyboardInterrupt):
+        service.ingest_paths([folder])
+    monkeypatch.undo()
+    partial = index_state(make_service(tmp_path / "home").store)
+    assert "pending" in partial["status"].values()
+    assert {a.id for a in make_service(tmp_path / "home").articles()} < partial["articles"]
+
+    report = make_service(tmp_path / "home").ingest_paths([folder])
+    assert report.recovered == 1 and report.added + report.unchanged == 6
+    assert report.unchanged == 2
+    state = index_state(make_service(tmp_path / "home").store)
+    assert state == clean_state_of(tmp_path, folder)
+
+
 # -- a real kill, and real concurrent processes ----------------------------------------------
+
+
+def writing_or_done(proc: subprocess.Popen, home: Path, rows: int) -> None:
+    """Wait until the ingest in ``proc`` has logged ``rows`` writes to Chroma, or ended."""
+    wait_for(lambda: sqlite_rows(home) >= rows or proc.poll() is not None, timeout=120)
 
 
 @pytest.mark.slow
 def test_interrupted_ingest_recovers(tmp_path):
     folder = tmp_path / "generated"
-    write_generated_articles(folder, 40)
+    write_generated_articles(folder, 40, sentences_each=6)
     clean = clean_state_of(tmp_path, folder)
     assert_consistent(clean)
     assert len(clean["articles"]) == 40
 
-    home = tmp_path / "home"
     partial = None
-    for threshold in (12, 4):
-        shutil.rmtree(home, ignore_errors=True)
-        proc = subprocess.Popen(
-            dateline_cmd("ingest", folder, home=home),
-            env=cli_env(),
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            wait_for(lambda t=threshold: sqlite_rows(home) >= t or proc.poll() is not None, 120)
-            proc.send_signal(signal.SIGKILL)
-        finally:
-            proc.wait(timeout=30)
+    for threshold in (12, 4):  # Chroma log rows written before the kill
+        home = tmp_path / f"home-{threshold}"
+        log = tmp_path / f"ingest-{threshold}.log"
+        with open(log, "wb") as stderr:
+            proc = subprocess.Popen(
+                dateline_cmd("ingest", folder, home=home),
+                env=cli_env(),
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+            try:
+                writing_or_done(proc, home, threshold)
+                proc.send_signal(signal.SIGKILL)
+            finally:
+                proc.wait(timeout=30)
+        assert proc.returncode in (0, -signal.SIGKILL), log.read_text()
         if proc.returncode == -signal.SIGKILL:
             service = make_service(home)
             partial = index_state(service.store)

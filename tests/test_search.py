@@ -1,0 +1,182 @@
+"""Hybrid search over the seed articles: ranking, filters, the LangChain retriever, and the
+BM25 cache following changes made by another service instance."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from langchain_core.documents import Document
+
+from bot.errors import InvalidQuestionError
+from retrieval.errors import InvalidQueryError
+from retrieval.langchain_retriever import DatelineRetriever, as_langchain_retriever
+from retrieval.search import Filters, HybridSearcher
+from tests.helpers import SEED_SOURCES, SEEDS, make_service, seed_home
+
+SPUTNIK = "UrduPoint News / Sputnik"
+REUTERS_ID = "d1e863a610e7ea6d"
+METADATA_KEYS = {"passage_id", "article_id", "title", "source", "published", "url", "score"}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    return make_service(seed_home(tmp_path_factory))
+
+
+def test_who_is_hua_chunying(service):
+    hits = service.search("Who is Hua Chunying?", k=5)
+    assert "hua chunying" in hits[0].passage.text.lower()
+    assert hits[0].passage.source == "Reuters"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert len({h.passage.id for h in hits}) == len(hits)
+    top = hits[0]
+    assert 0 < top.lexical_norm <= 1 and top.dense is not None
+    assert len(top.sentence_sims) == len(top.passage.sentences)
+
+
+def test_who_is_song_tao(service):
+    (hit,) = service.search("Who is Song Tao?", k=1)
+    assert "Song Tao, minister" in hit.passage.text
+    assert hit.passage.source == SPUTNIK
+
+
+def test_k_larger_than_the_index(service):
+    hits = service.search("Xi Jinping Kim Jong Un", k=50)
+    total = service.store.passage_count()
+    assert 0 < len(hits) <= total
+    assert len({h.passage.id for h in hits}) == len(hits)
+    assert {h.passage.source for h in hits} == SEED_SOURCES
+
+
+@pytest.mark.parametrize("source", sorted(SEED_SOURCES))
+def test_filter_by_source(service, source):
+    hits = service.search(
+        "Hua Chunying foreign ministry spokeswoman", k=5, filters=Filters((source,))
+    )
+    assert hits
+    assert {h.passage.source for h in hits} == {source}
+
+
+def test_filter_by_several_sources(service):
+    wanted = ("Reuters", SPUTNIK)
+    hits = service.search("message from Xi to Kim", k=20, filters=Filters(wanted))
+    assert {h.passage.source for h in hits} == set(wanted)
+
+
+def test_filter_by_date_range(service):
+    # Only the Sputnik article carries a date (2021-03-22); undated articles never pass a
+    # date filter.
+    for since, until in [
+        ("2021-03-22", "2021-03-22"),
+        ("2021-01-01", None),
+        (None, "2021-12-31"),
+        ("2021-03-01", "2021-03-31"),
+    ]:
+        hits = service.search("Xi Jinping message", k=10, filters=Filters(since=since, until=until))
+        assert hits and {h.passage.published for h in hits} == {"2021-03-22"}, (since, until)
+    for since, until in [("2021-03-23", None), (None, "2021-03-21"), ("2017-01-01", "2017-12-31")]:
+        assert service.search("Xi Jinping", k=10, filters=Filters(since=since, until=until)) == []
+    both = Filters(sources=("Reuters",), since="2021-01-01")
+    assert service.search("Xi Jinping", k=10, filters=both) == []
+
+
+def test_bad_filters_and_queries(service):
+    with pytest.raises(InvalidQueryError, match="ISO date"):
+        service.search("Xi", filters=Filters(since="notadate"))
+    with pytest.raises(InvalidQueryError):
+        service.searcher.search("   ")
+    with pytest.raises(InvalidQuestionError):
+        service.search(" \n\t ")
+    assert service.search("Xi", filters=Filters(sources=("No Such Outlet",))) == []
+
+
+def test_lexical_candidates_keep_their_rank_under_filters(service):
+    # With one candidate per ranker and BM25 alone deciding, a filtered search must return
+    # the best BM25 passage of the outlet (Chroma returns fetched rows in its own order).
+    searcher = HybridSearcher(
+        service.store, service.embedder, service.lexical, candidates=1, dense_weight=0.0
+    )
+    searcher.refresh()
+    for query in ["kim congratulatory message party congress", "missile test lull pyongyang"]:
+        (hit,) = searcher.search(query, k=1, filters=Filters(("Reuters",)))
+        ranked = service.lexical.search(query, 100).ids
+        best = next(pid for pid in ranked if pid.startswith(REUTERS_ID))
+        assert hit.passage.id == best, query
+
+
+# -- LangChain ------------------------------------------------------------------------------
+
+
+def test_langchain_retriever(service):
+    retriever = as_langchain_retriever(service.searcher, k=3)
+    assert isinstance(retriever, DatelineRetriever)
+    docs = retriever.invoke("Who is Song Tao?")
+    assert 1 <= len(docs) <= 3
+    assert all(isinstance(d, Document) for d in docs)
+    top = docs[0]
+    assert "Song Tao" in top.page_content
+    assert set(top.metadata) == METADATA_KEYS
+    assert top.metadata["source"] == SPUTNIK
+    assert top.metadata["published"] == "2021-03-22"
+    assert top.metadata["passage_id"].startswith(top.metadata["article_id"] + ":")
+    assert isinstance(top.metadata["score"], float)
+    json.dumps([d.metadata for d in docs])  # plain JSON-ready values
+
+
+def test_langchain_retriever_with_a_callable_and_filters(service):
+    retriever = DatelineRetriever(searcher=service.search, k=2, filters=Filters(("Reuters",)))
+    docs = retriever.invoke("Who is Song Tao?")
+    assert docs and {d.metadata["source"] for d in docs} == {"Reuters"}
+    batch = retriever.batch(["Hua Chunying", "Kim Jong Un"])
+    assert len(batch) == 2 and all(batch)
+
+
+def test_langchain_retriever_rejects_a_bad_searcher():
+    with pytest.raises(TypeError):
+        DatelineRetriever(searcher=42).invoke("x")
+
+
+# -- BM25 cache staleness --------------------------------------------------------------------
+
+ZEPPELIN = (
+    "Zeppelin returns to Friedrichshafen\n\n"
+    "FRIEDRICHSHAFEN (dpa) - A restored zeppelin airship landed at Lake Constance on Sunday "
+    "after a week-long tour of southern Germany. Thousands of spectators watched the landing."
+)
+GLACIER = (
+    "Glacier retreat measured in Patagonia\n\n"
+    "SANTIAGO (AP) - Scientists measured a record retreat of the Grey glacier in Patagonia "
+    "this summer. The ice front moved back four hundred metres in a single season."
+)
+
+
+def test_bm25_cache_follows_another_instance(tmp_path):
+    home = tmp_path / "home"
+    first = make_service(home)
+    first.ingest_paths([SEEDS])
+    assert all("zeppelin" not in h.passage.text for h in first.search("zeppelin airship", k=3))
+
+    article = tmp_path / "news" / "story.txt"
+    article.parent.mkdir()
+    article.write_text(ZEPPELIN)
+    second = make_service(home)
+    assert second.ingest_paths([article]).added == 1
+    hits = first.search("zeppelin airship", k=3)
+    assert "zeppelin airship" in hits[0].passage.text
+    assert hits[0].lexical > 0  # found by BM25 too, not only by the dense side
+
+    # Same passage count, different text: only the generation tells the cache it is stale.
+    count = first.store.passage_count()
+    article.write_text(GLACIER)
+    assert second.ingest_paths([article]).updated == 1
+    assert first.store.passage_count() == count
+    hits = first.search("Grey glacier retreat Patagonia", k=3)
+    assert "Grey glacier" in hits[0].passage.text and hits[0].lexical > 0
+    assert all("zeppelin" not in h.passage.text for h in first.search("zeppelin airship", k=20))
+
+    # The rebuilt cache is on disk, and a fresh instance uses it as it is.
+    state = json.loads((first.lexical.cache_dir / "state.json").read_text())
+    assert state["generation"] == first.store.generation() and state["count"] == count
+    third = make_service(home)
+    assert "Grey glacier" in third.search("Grey glacier", k=1)[0].passage.text
