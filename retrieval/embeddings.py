@@ -12,6 +12,9 @@ from retrieval.errors import ModelUnavailableError
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
+# "onnx" and "onnx-int8" run an ONNX export (fp32 / dynamic int8) on onnxruntime,
+# without importing torch; see retrieval.onnx_backend.
+BACKENDS = ("torch", "onnx", "onnx-int8")
 
 
 def model_dir() -> Path:
@@ -30,6 +33,8 @@ class Embedder:
 
     Construction is cheap: the model loads on the first ``encode`` and is reused.
     Nothing is ever downloaded: the hub is switched off before the model loads.
+    ``backend`` is one of ``BACKENDS``: sentence-transformers on torch, or the ONNX
+    export of the same model on onnxruntime in fp32 or int8 (no torch import).
     """
 
     def __init__(self, backend: str = "torch", batch_size: int = 64, threads: int | None = None):
@@ -48,10 +53,12 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         path = model_dir()
-        if self.backend == "onnx":
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown embedding backend {self.backend!r}; use one of {BACKENDS}")
+        if self.backend in ("onnx", "onnx-int8"):
             from retrieval.onnx_backend import OnnxEncoder
 
-            return OnnxEncoder(path, threads=self.threads)
+            return OnnxEncoder(path, threads=self.threads, quantized=self.backend == "onnx-int8")
         try:
             import torch
             from sentence_transformers import SentenceTransformer

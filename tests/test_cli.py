@@ -237,11 +237,6 @@ def test_bad_date_is_a_clean_error(tmp_path):
     assert_one_line_error(result, "notadate", "YYYY-MM-DD")
 
 
-@pytest.mark.xfail(
-    reason="InvalidQueryError has no exit_code, so bot/cli.py _run exits 3 ('index "
-    "problem') for a bad --since; the README promises 2 for bad input",
-    strict=False,
-)
 def test_bad_date_exits_2(tmp_path):
     result = invoke("--home", tmp_path, "search", "Xi", "--since", "notadate")
     assert result.exit_code == 2
