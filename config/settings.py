@@ -45,7 +45,7 @@ class IndexSettings(BaseModel):
 
     collection: str = Field("dateline", description="Chroma collection name prefix.")
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch",
+        "onnx",
         description="Embedding backend: sentence-transformers on PyTorch, or the model's ONNX "
         "export on onnxruntime (fp32, or dynamically quantized int8), which skips importing torch.",
     )

@@ -1,0 +1,237 @@
+"""all-MiniLM-L6-v2 on onnxruntime: the same vectors as sentence-transformers, without torch.
+
+``OnnxEncoder.encode`` mirrors the subset of ``SentenceTransformer.encode`` that
+``retrieval.embeddings.Embedder`` uses. Tokenization is the model's own fast tokenizer
+(``tokenizer.json``, truncated to 256 word pieces like the model's
+``sentence_bert_config.json``); the graph returns per-token hidden states, and mean
+pooling over the attention mask and L2 normalization (the model's ``Pooling`` and
+``Normalize`` modules) are done in numpy.
+
+This module must not import torch, transformers or sentence_transformers: that is the
+point of it. Only a missing ``.onnx`` file makes it call ``retrieval.onnx_export``, which
+does (once).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.errors import ModelUnavailableError
+
+log = logging.getLogger(__name__)
+
+MAX_SEQ_LENGTH = 256  # the model's sentence_bert_config.json
+DIMENSIONS = 384
+
+
+def _available_cpus() -> int:
+    """CPUs this process may run on (``os.cpu_count()`` ignores affinity limits)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+class OnnxEncoder:
+    """Sentence and token embeddings from an ONNX export of the model.
+
+    Construction is cheap; the tokenizer and the onnxruntime session load on first use.
+    ``quantized`` picks the dynamic int8 export instead of fp32. ``onnx_dir`` is where the
+    ``.onnx`` files are (default: ``retrieval.onnx_export.default_onnx_dir()``); a missing
+    file is exported there on first use, which imports torch once.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        *,
+        threads: int | None = None,
+        quantized: bool = False,
+        onnx_dir: str | Path | None = None,
+        max_seq_length: int = MAX_SEQ_LENGTH,
+    ):
+        self.model_dir = Path(model_dir)
+        self.threads = threads
+        self.quantized = quantized
+        self.max_seq_length = max_seq_length
+        self._onnx_dir = Path(onnx_dir) if onnx_dir is not None else None
+        self._tokenizer = None
+        self._session = None
+        self._input_names: set[str] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def onnx_dir(self) -> Path:
+        """The directory holding the ``.onnx`` files."""
+        if self._onnx_dir is None:
+            from retrieval.onnx_export import default_onnx_dir
+
+            self._onnx_dir = default_onnx_dir(self.model_dir)
+        return self._onnx_dir
+
+    @property
+    def onnx_path(self) -> Path:
+        """The ``.onnx`` file this encoder runs."""
+        from retrieval.onnx_export import onnx_file
+
+        return onnx_file(self.onnx_dir, quantized=self.quantized)
+
+    @property
+    def tokenizer(self):
+        """The fast tokenizer: truncation to ``max_seq_length``, no padding (done per batch)."""
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    from tokenizers import Tokenizer
+
+                    tok = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
+                    # tokenizer.json itself says truncate at 128 and pad to 128.
+                    tok.enable_truncation(max_length=self.max_seq_length)
+                    tok.no_padding()
+                    self._tokenizer = tok
+        return self._tokenizer
+
+    @property
+    def session(self):
+        """The onnxruntime session (exports the model first if its file is missing)."""
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = self._load_session()
+                    self._input_names = {i.name for i in self._session.get_inputs()}
+        return self._session
+
+    def _new_session(self, path: Path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads or _available_cpus()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def _load_session(self):
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise ModelUnavailableError(
+                "onnxruntime is not installed: pip install onnxruntime"
+            ) from exc
+        path = self.onnx_path
+        if path.exists():
+            try:
+                return self._new_session(path)
+            except Exception as exc:  # any load failure means a bad file: export it again
+                log.warning("cannot load %s (%s); exporting it again", path, exc)
+                force = True
+        else:
+            log.info("no ONNX model at %s; exporting it (once)", path)
+            force = False
+        from retrieval.onnx_export import export_onnx
+
+        try:
+            path = export_onnx(self.model_dir, self.onnx_dir, quantize=self.quantized, force=force)
+            return self._new_session(path)
+        except Exception as exc:
+            raise ModelUnavailableError(f"cannot export or load the ONNX model: {exc}") from exc
+
+    def _forward(self, encodings) -> tuple[np.ndarray, np.ndarray]:
+        """Hidden states (batch, seq, dim) and the attention mask of right-padded encodings."""
+        session = self.session
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            ids[row, : len(enc.ids)] = enc.ids
+            mask[row, : len(enc.ids)] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self._input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        hidden = session.run(None, feeds)[0]
+        return hidden, mask
+
+    def encode(
+        self,
+        sentences: str | list[str],
+        batch_size: int = 64,
+        show_progress_bar: bool | None = None,
+        output_value: str | None = "sentence_embedding",
+        convert_to_numpy: bool = True,
+        convert_to_tensor: bool = False,
+        normalize_embeddings: bool = False,
+        **_: Any,
+    ):
+        """Embeddings like ``SentenceTransformer.encode`` for all-MiniLM-L6-v2.
+
+        ``output_value="sentence_embedding"``: mean-pooled, L2-normalized float32 vectors,
+        an (n, 384) array (or a list of rows if not ``convert_to_numpy``). The model ends
+        in a ``Normalize`` module, so they are normalized whatever
+        ``normalize_embeddings`` says, as with sentence-transformers.
+        ``output_value="token_embeddings"``: one (tokens, 384) array per text, unpadded.
+        ``output_value=None``: one dict per text with ``input_ids``, ``attention_mask``,
+        ``token_type_ids``, ``token_embeddings`` (unpadded, so the mask is all ones) and
+        ``sentence_embedding``.
+        Texts are batched by token length to save padding; results keep the input order.
+        ``show_progress_bar`` and ``convert_to_tensor`` are accepted and ignored.
+        """
+        if output_value not in ("sentence_embedding", "token_embeddings", None):
+            raise ValueError(f"unsupported output_value: {output_value!r}")
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        single = isinstance(sentences, str)
+        texts = [sentences] if single else [str(s) for s in sentences]
+        if not texts:
+            if output_value == "sentence_embedding" and convert_to_numpy:
+                return np.zeros((0, DIMENSIONS), dtype=np.float32)
+            return []
+
+        encodings = self.tokenizer.encode_batch(texts, add_special_tokens=True)
+        # Longest first, like sentence-transformers; stable so equal lengths keep order.
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        results: list[Any] = [None] * len(texts)
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            hidden, mask = self._forward([encodings[i] for i in rows])
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+            for k, i in enumerate(rows):
+                if output_value == "sentence_embedding":
+                    results[i] = pooled[k]
+                    continue
+                length = len(encodings[i].ids)
+                tokens = np.ascontiguousarray(hidden[k, :length], dtype=np.float32)
+                if output_value == "token_embeddings":
+                    results[i] = tokens
+                    continue
+                results[i] = {
+                    "input_ids": np.asarray(encodings[i].ids, dtype=np.int64),
+                    "attention_mask": np.ones(length, dtype=np.int64),
+                    "token_type_ids": np.zeros(length, dtype=np.int64),
+                    "token_embeddings": tokens,
+                    "sentence_embedding": pooled[k].copy(),
+                }
+
+        if output_value == "sentence_embedding" and convert_to_numpy:
+            stacked = np.stack(results).astype(np.float32, copy=False)
+            return stacked[0] if single else stacked
+        return results[0] if single else results
+
+    @property
+    def dimensions(self) -> int:
+        """Width of the vectors (384 for all-MiniLM-L6-v2)."""
+        outputs = self.session.get_outputs()
+        width = outputs[0].shape[-1]
+        return int(width) if isinstance(width, int) else DIMENSIONS
+
+    def get_sentence_embedding_dimension(self) -> int:
+        """Same as ``dimensions``; the sentence-transformers name for it."""
+        return self.dimensions
