@@ -117,8 +117,16 @@ class DatelineService:
     def ingest_paths(
         self, paths: Sequence[str | Path], on_event: Callable[[str, str], None] | None = None
     ) -> IngestReport:
-        """Index the articles under ``paths``."""
-        return self.ingestor.ingest(paths, on_event)
+        """Index the articles under ``paths``, then bring the BM25 cache up to date.
+
+        Updating the cache here, incrementally, spares the next ``ask`` in any process
+        that shares this home from doing it.
+        """
+        report = self.ingestor.ingest(paths, on_event)
+        if report.changed or report.passages:
+            with self._search_lock:
+                self.searcher.refresh()
+        return report
 
     def is_empty(self) -> bool:
         """Whether no article is indexed yet."""

@@ -77,7 +77,12 @@ class LexicalHits:
 
 
 class BM25Index:
-    """A BM25 index of passages, cached on disk and rebuilt on demand."""
+    """A BM25 index of passages, cached on disk and brought up to date incrementally.
+
+    Besides the bm25s index, the cache keeps every passage's token ids, so when Chroma
+    changes only the passages that are new since the cache was written are fetched and
+    tokenized; the index itself is then rebuilt from token ids, which is fast.
+    """
 
     def __init__(self, cache_dir: Path):
         self.cache_dir = Path(cache_dir)
@@ -85,6 +90,8 @@ class BM25Index:
         self._ids: list[str] = []
         self._meta: dict = {}
         self._positions: dict[str, int] = {}
+        self._tokens: dict[str, np.ndarray] = {}
+        self._vocab: dict[str, int] = {}
         self._lock = threading.Lock()
 
     @property
@@ -92,66 +99,104 @@ class BM25Index:
         """Number of passages in the loaded index."""
         return len(self._ids)
 
-    def is_current(self, generation: str, count: int) -> bool:
-        """Whether the loaded (or cached) index matches this state of the store."""
-        if self._retriever is not None:
-            return self._meta.get("generation") == generation and self._meta.get("count") == count
-        meta_path = self.cache_dir / "state.json"
-        if not meta_path.exists():
-            return False
-        try:
-            meta = json.loads(meta_path.read_text())
-        except (OSError, ValueError):
-            return False
+    def _state_matches(self, meta: dict, generation: str, count: int) -> bool:
         return (
             meta.get("generation") == generation
             and meta.get("count") == count
             and meta.get("tokenizer") == TOKENIZER_VERSION
         )
 
-    def ensure(self, generation: str, count: int, rows_factory) -> None:
-        """Load the cache, or rebuild it from ``rows_factory()`` when it is stale.
+    def is_current(self, generation: str, count: int) -> bool:
+        """Whether the loaded (or cached) index matches this state of the store."""
+        if self._retriever is not None or self._meta:
+            return self._state_matches(self._meta, generation, count)
+        try:
+            meta = json.loads((self.cache_dir / "state.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return self._state_matches(meta, generation, count)
 
-        ``rows_factory`` yields (id, text, title) for every passage.
+    def ensure(self, generation: str, count: int, list_ids, fetch_rows) -> None:
+        """Load the cache, or bring it up to date with the store when it is stale.
+
+        ``list_ids()`` returns every passage id in the store; ``fetch_rows(ids)`` yields
+        (id, text, title) for the given ids.
         """
         with self._lock:
-            if self._retriever is not None and self.is_current(generation, count):
+            if (self._retriever is not None or self._meta) and self.is_current(generation, count):
                 return
-            if self._retriever is None and self.is_current(generation, count):
-                if self._load():
-                    return
-            self._build(generation, rows_factory)
+            if self._retriever is None and self.is_current(generation, count) and self._load():
+                return
+            self._update(generation, list_ids, fetch_rows)
 
     def _load(self) -> bool:
         try:
-            self._retriever = _bm25s().BM25.load(str(self.cache_dir), mmap=False)
-            self._ids = json.loads((self.cache_dir / "ids.json").read_text())
-            self._meta = json.loads((self.cache_dir / "state.json").read_text())
-            return True
+            meta = json.loads((self.cache_dir / "state.json").read_text())
+            ids = json.loads((self.cache_dir / "ids.json").read_text())
+            retriever = None
+            if ids:
+                retriever = _bm25s().BM25.load(str(self.cache_dir), mmap=False)
         except (OSError, ValueError, KeyError):
-            self._retriever = None
             return False
+        self._retriever, self._ids, self._meta = retriever, ids, meta
+        return True
 
-    def _build(self, generation: str, rows_factory) -> None:
-        bm25s = _bm25s()
-        ids, texts = [], []
-        for pid, text, title in rows_factory():
-            ids.append(pid)
-            texts.append(lexical_text(text, title))
-        retriever = bm25s.BM25(k1=1.2, b=0.75)
-        if texts:
-            retriever.index(tokenize(texts), show_progress=False)
-        self._retriever = retriever if texts else None
-        self._ids = ids
+    def _load_tokens(self) -> None:
+        """Token ids of the cached passages, read from disk once per process."""
+        if self._tokens or not (self.cache_dir / "tokens.npz").exists():
+            return
+        try:
+            meta = json.loads((self.cache_dir / "state.json").read_text())
+            if meta.get("tokenizer") != TOKENIZER_VERSION:
+                return
+            ids = json.loads((self.cache_dir / "ids.json").read_text())
+            vocab = json.loads((self.cache_dir / "vocab.json").read_text())
+            with np.load(self.cache_dir / "tokens.npz") as data:
+                flat, offsets = data["flat"], data["offsets"]
+        except (OSError, ValueError, KeyError):
+            return
+        self._vocab = vocab
+        self._tokens = {pid: flat[offsets[i] : offsets[i + 1]] for i, pid in enumerate(ids)}
+
+    def _update(self, generation: str, list_ids, fetch_rows) -> None:
+        self._load_tokens()
+        all_ids = list(list_ids())
+        wanted = set(all_ids)
+        tokens = {pid: t for pid, t in self._tokens.items() if pid in wanted}
+        new_ids = [pid for pid in all_ids if pid not in tokens]
+        for i in range(0, len(new_ids), 5000):
+            rows = list(fetch_rows(new_ids[i : i + 5000]))
+            texts = [lexical_text(text, title) for _, text, title in rows]
+            for (pid, _, _), toks in zip(rows, tokenize(texts), strict=True):
+                tokens[pid] = np.fromiter(
+                    (self._vocab.setdefault(t, len(self._vocab)) for t in toks), dtype=np.int32
+                )
+        ids = [pid for pid in all_ids if pid in tokens]
+        retriever = None
+        if ids:
+            bm25s = _bm25s()
+            retriever = bm25s.BM25(k1=1.2, b=0.75)
+            corpus = bm25s.tokenization.Tokenized(
+                ids=[tokens[pid].tolist() for pid in ids], vocab=self._vocab
+            )
+            retriever.index(corpus, show_progress=False)
+        self._retriever, self._ids, self._tokens = retriever, ids, tokens
+        self._positions = {}
         self._meta = {"generation": generation, "count": len(ids), "tokenizer": TOKENIZER_VERSION}
-        if texts:
-            self._save(retriever)
+        self._save(retriever)
 
     def _save(self, retriever) -> None:
         self.cache_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=self.cache_dir.parent))
         try:
-            retriever.save(str(tmp), show_progress=False)
+            if retriever is not None:
+                retriever.save(str(tmp), show_progress=False)
+            arrays = [self._tokens[pid] for pid in self._ids]
+            offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
+            np.cumsum([len(a) for a in arrays], out=offsets[1:])
+            flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int32)
+            np.savez(tmp / "tokens.npz", flat=flat, offsets=offsets)
+            (tmp / "vocab.json").write_text(json.dumps(self._vocab))
             (tmp / "ids.json").write_text(json.dumps(self._ids))
             (tmp / "state.json").write_text(json.dumps(self._meta))
             old = self.cache_dir.with_name(self.cache_dir.name + f".old-{os.getpid()}")

@@ -84,17 +84,17 @@ class HybridSearcher:
         self._checked: tuple[str, int] | None = None
 
     def refresh(self) -> None:
-        """Make sure the BM25 side matches Chroma (rebuilds it when stale)."""
+        """Make sure the BM25 side matches Chroma (updates it when stale)."""
         generation = self.store.generation()
         count = self.store.passage_count()
         if self._checked == (generation, count) and self.lexical.size == count:
             return
 
-        def rows():
-            for pid, text, meta in self.store.iter_passages():
-                yield pid, text, meta.get("title")
+        def fetch_rows(ids):
+            for pid, sp in self.store.get_passages(ids).items():
+                yield pid, sp.passage.text, sp.passage.title
 
-        self.lexical.ensure(generation, count, rows)
+        self.lexical.ensure(generation, count, self.store.passage_ids, fetch_rows)
         self._checked = (generation, count)
 
     def search(

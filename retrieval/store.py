@@ -282,6 +282,16 @@ class ChromaStore:
             )
         }
 
+    def passage_ids(self, batch: int = 20000) -> list[str]:
+        """Every passage id, in pages."""
+        col, _ = self._collections()
+        out: list[str] = []
+        while True:
+            res = self._call(col.get, include=[], limit=batch, offset=len(out))
+            if not res["ids"]:
+                return out
+            out.extend(res["ids"])
+
     def iter_passages(self, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every passage as (id, text, metadata), in pages."""
         col, _ = self._collections()
