@@ -25,6 +25,8 @@ from retrieval.store import ChromaStore
 from retrieval.tokens import TokenCounter
 
 _ENCODE_GROUP = 2048
+# Articles whose mean passage vectors are this close are compared word by word.
+_CANDIDATE_COSINE = 0.85
 
 
 @dataclass
@@ -310,7 +312,7 @@ class Ingestor:
             spans.extend([[(a + shift, b + shift) for a, b in p.sentences] for p in w.passages])
         vectors, sentence_vectors = self.embedder.encode_passages(texts, spans)
         offset = 0
-        written: list[tuple[_Work, set[int]]] = []
+        written: list[tuple[_Work, np.ndarray, set[int]]] = []
         for work in batch:
             vecs = vectors[offset : offset + len(work.passages)]
             svecs = sentence_vectors[offset : offset + len(work.passages)]
@@ -324,29 +326,36 @@ class Ingestor:
                 notify("duplicate", f"{work.article.key} copies {dup.of_title or dup.of_id}")
                 continue
             self._write_article(work, vecs, svecs, mean)
-            written.append((work, shingles(work.article.text)))
+            written.append((work, mean, shingles(work.article.text)))
             report.passages += len(work.passages)
-        return [w for w, _ in written]
+        return [w for w, _, _ in written]
 
     def _near_duplicate(self, work: _Work, mean, written, claimed) -> Duplicate | None:
-        mine = shingles(work.article.text)
-        candidates = [(w.id, w.article.key, w.article.title, s) for w, s in written]
+        """A copy of ``work`` already indexed or written earlier in this batch, if any.
+
+        Candidates are articles whose mean passage vector is close (cosine >= 0.85);
+        a candidate is a copy when the two texts' word 5-gram Jaccard reaches the
+        configured threshold.
+        """
+        candidates: list[tuple[str, str | None, str | None, set[int]]] = [
+            (w.id, w.article.key, w.article.title, sh)
+            for w, vec, sh in written
+            if float(vec @ mean) >= _CANDIDATE_COSINE
+        ]
         for rec, sim in self.store.nearest_articles(mean, n=3):
-            if sim < 0.85 or rec["id"] == work.id or rec["id"] in work.stale_ids:
+            meta = rec["meta"]
+            if sim < _CANDIDATE_COSINE or rec["id"] == work.id or rec["id"] in work.stale_ids:
                 continue
-            if rec["meta"].get("key") == work.article.key:
-                continue
-            if work.article.path and rec["meta"].get("path") == work.article.path:
+            if work.article.path and meta.get("path") == work.article.path:
                 if rec["id"] not in claimed:
                     continue  # an earlier version of a record of this file, about to go
             candidates.append(
-                (rec["id"], rec["meta"].get("key"), rec["meta"].get("title"), None, rec["text"])
+                (rec["id"], meta.get("key"), meta.get("title"), shingles(rec["text"] or ""))
             )
-        for cand in candidates:
-            cid, ckey, ctitle, cshingles = cand[:4]
+        mine = shingles(work.article.text)
+        for cid, ckey, ctitle, other in candidates:
             if ckey == work.article.key or cid == work.id:
                 continue
-            other = cshingles if cshingles is not None else shingles(cand[4] or "")
             sim = jaccard(mine, other)
             if sim >= self.near_duplicate:
                 return Duplicate(work.article.key, work.article.title, cid, ctitle, round(sim, 3))
