@@ -47,3 +47,52 @@ def print_table(title: str, header: list[str], rows: list[list]) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
         if i == 0:
             print("  ".join("-" * w for w in widths))
+
+
+def run_child(cmd: list[str], env: dict | None = None, stdin: str | None = None):
+    """Run a command; returns (seconds, peak RSS in MB, stdout) of that child alone.
+
+    Uses GNU time's ``%M`` so the figure is this child's own high-water mark.
+    """
+    import subprocess
+    import tempfile
+    import time
+
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        started = time.perf_counter()
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", report.name, *cmd],
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+            capture_output=True,
+            env={**os.environ, **(env or {})},
+            text=True,
+        )
+        seconds = time.perf_counter() - started
+        if proc.returncode:
+            raise RuntimeError(f"{cmd} exited {proc.returncode}: {proc.stderr[-500:]}")
+        rss_kb = int(report.read().strip().splitlines()[-1])
+    return seconds, rss_kb / 1024, proc.stdout
+
+
+def emit(rows: list[dict]) -> None:
+    """Print rows as JSON for bench/run_all.py, or as a table when run alone."""
+    if "--json" in sys.argv:
+        print(json.dumps(rows))
+        return
+    print_table(
+        "Dateline benchmark",
+        ["figure", "median", "min", "max", "unit", "target", "peak RSS MB"],
+        [
+            [
+                r["figure"],
+                r["median"],
+                r["min"],
+                r["max"],
+                r["unit"],
+                r.get("target", ""),
+                r.get("rss_mb", ""),
+            ]
+            for r in rows
+        ],
+    )
