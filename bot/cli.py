@@ -68,6 +68,9 @@ def _settings(ctx: typer.Context, **overrides):
     logging.basicConfig(
         level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
+    from bot.redact import install_log_redaction
+
+    install_log_redaction()
     for noisy in ("bm25s", "chromadb", "httpx", "sentence_transformers", "transformers"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     return settings
@@ -80,12 +83,17 @@ def _service(ctx: typer.Context, **overrides):
 
 
 def _fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
+    from bot.redact import redact
+
+    typer.echo(f"error: {' '.join(redact(message).split())}", err=True)
     raise typer.Exit(code)
 
 
 def _run(fn):
-    """Run a command body, turning Dateline's typed errors into one line and an exit code."""
+    """Run a command body, turning Dateline's typed errors into one line and an exit code.
+
+    Anything else is a bug: still one line (the traceback goes to the log with ``-v``).
+    """
     from bot.errors import DatelineError, user_message
     from retrieval.errors import RetrievalError
 
@@ -95,6 +103,16 @@ def _run(fn):
         _fail(user_message(exc), getattr(exc, "exit_code", 3))
     except KeyboardInterrupt:
         _fail("interrupted", 130)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as exc:
+        logging.getLogger("bot.cli").info("unexpected error", exc_info=exc)
+        _fail(f"unexpected error ({type(exc).__name__}); run with -v to see the traceback", 1)
+
+
+def _printable(text: str) -> str:
+    """``text`` on one line: a newline or control character in a file name is escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _stderr_console():
@@ -147,9 +165,10 @@ def ingest(
             return
         typer.echo(report.summary())
         for d in report.duplicates:
-            typer.echo(f"  duplicate: {d.key} copies {d.of_title or d.of_id} ({d.similarity:.2f})")
+            copied = _printable(d.of_title or d.of_id)
+            typer.echo(f"  duplicate: {_printable(d.key)} copies {copied} ({d.similarity:.2f})")
         for s in report.skipped:
-            typer.echo(f"  skipped: {s.path}: {s.reason}")
+            typer.echo(f"  skipped: {_printable(s.path)}: {_printable(s.reason)}")
 
     _run(body)
 

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -30,7 +31,13 @@ from bot.errors import ConfigError, DatelineError, user_message
 from bot.feedback import FeedbackLog, feedback_path, new_answer_id
 from bot.ratelimit import RateDecision, SlidingWindowLimiter
 from config.settings import Settings
-from retrieval.errors import RetrievalError
+from retrieval.errors import (
+    IndexBusyError,
+    IndexCorruptError,
+    IndexUnavailableError,
+    ModelUnavailableError,
+    RetrievalError,
+)
 from retrieval.models import ArticleInfo
 
 log = logging.getLogger(__name__)
@@ -70,6 +77,21 @@ class AnswerService(Protocol):
         ...
 
 
+# Index failures name server paths and the admin's fix; a Discord user gets neither.
+_ADMIN_ONLY = (IndexUnavailableError, IndexCorruptError, ModelUnavailableError)
+
+
+def public_message(exc: BaseException) -> str:
+    """What a Discord user is told about an error: ``user_message`` without server details."""
+    if isinstance(exc, _ADMIN_ONLY):
+        return (
+            "the article index is not available right now; the bot's admin can see why in its log"
+        )
+    if isinstance(exc, IndexBusyError):
+        return "the index is being updated; please try again in a minute"
+    return user_message(exc)
+
+
 def required_intents() -> discord.Intents:
     """The gateway intents the bot needs: the defaults plus message content, minus typing."""
     intents = discord.Intents.default()
@@ -101,11 +123,19 @@ def safe_attachment_name(filename: str | None) -> str | None:
 
 
 def _ingest_file(service: AnswerService, name: str, data: bytes) -> str:
-    """Write ``data`` to a fresh temp dir as ``name``, index it, return the summary."""
+    """Write ``data`` to a fresh temp dir as ``name``, index it, return the summary
+    (with why anything was skipped: the admin cannot see the server's log)."""
     with tempfile.TemporaryDirectory(prefix="dateline-ingest-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(data)
-        return service.ingest_paths([path]).summary()
+        report = service.ingest_paths([path])
+    summary = report.summary()
+    skipped = list(getattr(report, "skipped", None) or [])
+    if skipped:
+        reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped[:3])
+        more = f" (and {len(skipped) - 3} more)" if len(skipped) > 3 else ""
+        summary += f" Skipped {reasons}{more}."
+    return summary
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=FEEDBACK_TEMPLATE):
@@ -222,7 +252,7 @@ class DatelineTree(app_commands.CommandTree):
         original = getattr(error, "original", error)
         name = interaction.command.qualified_name if interaction.command else "?"
         log.error("/%s failed", name, exc_info=original)
-        text = fmt.notice(user_message(original))
+        text = fmt.notice(public_message(original))
         try:
             if interaction.response.is_done():
                 await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
@@ -345,7 +375,9 @@ class DatelineBot(discord.Client):
 
     @staticmethod
     def _log_failure(exc: BaseException, what: str) -> None:
-        if isinstance(exc, (DatelineError, RetrievalError)):
+        if isinstance(exc, _ADMIN_ONLY):  # the user only sees that the index is unavailable
+            log.error("%s: %s", what, exc)
+        elif isinstance(exc, (DatelineError, RetrievalError)):
             log.info("%s: %s", what, exc)
         else:
             log.error("%s failed", what, exc_info=exc)
@@ -547,7 +579,7 @@ class DatelineBot(discord.Client):
         except Exception as exc:
             self._log_failure(exc, f"question in message {message.id}")
             await self._send_notice(
-                target, fmt.error_notice(user_message(exc)), reference=reference
+                target, fmt.error_notice(public_message(exc)), reference=reference
             )
             return
         await self.send_answer(target, answer, asker_id=message.author.id, reference=reference)
@@ -633,7 +665,7 @@ class DatelineBot(discord.Client):
         except Exception as exc:
             self._log_failure(exc, f"/ask from user {interaction.user.id}")
             await self._ephemeral_after_public_defer(
-                interaction, fmt.error_notice(user_message(exc))
+                interaction, fmt.error_notice(public_message(exc))
             )
             return
 
@@ -662,7 +694,7 @@ class DatelineBot(discord.Client):
         except Exception as exc:
             self._log_failure(exc, "/sources")
             await interaction.followup.send(
-                fmt.notice(f"Couldn't list the articles: {user_message(exc)}"),
+                fmt.notice(f"Couldn't list the articles: {public_message(exc)}"),
                 ephemeral=True,
                 allowed_mentions=NO_MENTIONS,
             )
@@ -705,7 +737,7 @@ class DatelineBot(discord.Client):
                 summary = await self.run_blocking(_ingest_file, self.service, name, data)
         except Exception as exc:
             self._log_failure(exc, f"/ingest of {name}")
-            text = fmt.notice(f"Could not ingest `{name}`: {user_message(exc)}")
+            text = fmt.notice(f"Could not ingest `{name}`: {public_message(exc)}")
         else:
             log.info("user %s ingested %s (%d bytes)", interaction.user.id, name, len(data))
             text = fmt.clip(f"Ingested `{name}`: {fmt.one_line(summary)}", fmt.MESSAGE_LIMIT)
@@ -766,3 +798,11 @@ def run_discord(settings: Settings, service: AnswerService) -> None:
         ) from None
     except KeyboardInterrupt:
         return
+    except (discord.HTTPException, discord.GatewayNotFound, discord.ConnectionClosed) as exc:
+        raise DatelineError(
+            f"Discord failed while connecting ({type(exc).__name__}); try again later"
+        ) from None
+    except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+        raise DatelineError(
+            f"cannot reach Discord ({type(exc).__name__}); check the network connection"
+        ) from None

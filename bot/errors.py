@@ -28,7 +28,9 @@ class IndexError_(DatelineError):
 
 
 def user_message(exc: BaseException) -> str:
-    """A one-line message for an error, suitable for a CLI or a chat reply."""
+    """A one-line message for an error, suitable for a CLI or a chat reply (never a secret)."""
+    from bot.redact import redact
+
     if isinstance(exc, (DatelineError, RetrievalError)):
-        return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return redact(str(exc).splitlines()[0]) if str(exc).strip() else type(exc).__name__
     return f"unexpected error ({type(exc).__name__}); see the log for details"

@@ -54,6 +54,7 @@ def print_answer(console, answer: Answer, *, streamed: bool = False) -> None:
 def print_hits(console, hits: Sequence[Hit]) -> None:
     """Ranked passages with title, outlet, date and scores."""
     from rich.panel import Panel
+    from rich.text import Text
 
     for rank, h in enumerate(hits, 1):
         p = h.passage
@@ -62,18 +63,20 @@ def print_hits(console, hits: Sequence[Hit]) -> None:
             f"{_when(p.published)}  score {h.score:.3f} (dense {h.best_sentence_sim:.3f}, "
             f"bm25 {h.lexical:.2f})"
         )
-        console.print(Panel(p.text, title=head, title_align="left", expand=False), highlight=False)
+        # Text, not str: article text such as "[/b]" must not be read as rich markup.
+        panel = Panel(Text(p.text), title=Text(head), title_align="left", expand=False)
+        console.print(panel, highlight=False)
 
 
 def print_articles(console, articles: Sequence[ArticleInfo]) -> None:
     """A table of indexed articles."""
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{len(articles)} indexed articles")
     for col in ("id", "title", "source", "date", "passages"):
         table.add_column(col, overflow="fold")
     for a in articles:
-        table.add_row(
-            a.id, a.title or "(untitled)", a.source or "", _when(a.published), str(a.passages)
-        )
+        cells = (a.id, a.title or "(untitled)", a.source or "", _when(a.published), str(a.passages))
+        table.add_row(*(Text(c) for c in cells))  # Text: titles are not rich markup
     console.print(table)

@@ -38,12 +38,18 @@ _MORE = re.compile(
 )
 
 
+# Terminal escape sequences: CSI ("ESC [ 0 m") and the two-character ones ("ESC c").
+_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+
+
 def clean_question(text: str, max_chars: int) -> str:
     """The question with control characters removed; raises InvalidQuestionError if unusable."""
     if text is None:
         raise InvalidQuestionError("the question is empty")
+    text = _ANSI_ESCAPE.sub(" ", str(text))  # colour codes pasted from a terminal
+    # Cs: lone surrogates (undecodable bytes in argv) that the tokenizer cannot encode.
     text = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") else ch for ch in str(text)
+        " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch for ch in text
     )
     text = " ".join(text.split())
     if not text:
@@ -73,7 +79,10 @@ class DatelineService:
     def store(self) -> ChromaStore:
         """The Chroma index."""
         return ChromaStore(
-            self.settings.home, self.settings.chroma_url, self.settings.index.collection
+            self.settings.home,
+            self.settings.chroma_url,
+            self.settings.index.collection,
+            timeout=self.settings.chroma_timeout,
         )
 
     @cached_property

@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         None, description="URL of a `chroma run` server; unset uses a local PersistentClient."
     )
+    chroma_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds to wait for the Chroma server's answer (connecting: at most 3).",
+    )
     log_level: str = Field("WARNING", description="Logging level.")
     index: IndexSettings = Field(default_factory=IndexSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)

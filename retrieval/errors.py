@@ -20,7 +20,15 @@ class IndexUnavailableError(RetrievalError):
 
 
 class IndexCorruptError(RetrievalError):
-    """The data directory exists but is not a readable Dateline index."""
+    """The data directory exists but is not a readable Dateline index.
+
+    ``resettable`` is True when the files are a damaged Chroma index that ``dateline
+    reset`` may delete, False when they may belong to something else (move them away).
+    """
+
+    def __init__(self, message: str = "", *, resettable: bool = False):
+        super().__init__(message)
+        self.resettable = resettable
 
 
 class ModelUnavailableError(RetrievalError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -100,6 +100,18 @@ class _Work:
     passages: list[Passage]
     embed_texts: list[str]
     existed: bool = False
+
+    def release(self) -> _Work:
+        """Drop the text, passages and spans once written; the run keeps only the ids."""
+        self.article = _claim(self.article)
+        self.spans, self.passages, self.embed_texts = [], [], []
+        return self
+
+
+def _claim(article: Article) -> Article:
+    """What a run remembers of an article it has met: everything but the text, so that
+    memory follows the encode group, not the corpus."""
+    return replace(article, text="")
 
 
 def embedding_text(text: str, title: str | None) -> str:
@@ -227,7 +239,7 @@ class Ingestor:
                 if same_hash:
                     self.store.update_article(aid, key=article.key)
             if same_hash:
-                claimed[aid] = article
+                claimed[aid] = _claim(article)
                 report.unchanged += 1
                 return None
         stale = [r["id"] for r in self.store.find_articles({"key": article.key}) if r["id"] != aid]
@@ -256,7 +268,7 @@ class Ingestor:
         if not passages:
             report.skipped.append(Skipped(article.key, "no sentences to index"))
             return None
-        claimed[aid] = article
+        claimed[aid] = _claim(article)
         return _Work(
             article,
             aid,
@@ -291,10 +303,10 @@ class Ingestor:
             batch.append(work)
             pending_texts += len(work.passages)
             if pending_texts >= _ENCODE_GROUP:
-                written += self._write_batch(batch, report, notify, claimed)
+                written += [w.release() for w in self._write_batch(batch, report, notify, claimed)]
                 batch, pending_texts = [], 0
         if batch:
-            written += self._write_batch(batch, report, notify, claimed)
+            written += [w.release() for w in self._write_batch(batch, report, notify, claimed)]
         swept = self._remove_missing_records(paths, claimed, report, written)
         for work in written:
             if work.existed or swept & set(work.stale_ids):

@@ -114,7 +114,7 @@ class BM25Index:
             meta = json.loads((self.cache_dir / "state.json").read_text())
         except (OSError, ValueError):
             return False
-        return self._state_matches(meta, generation, count)
+        return isinstance(meta, dict) and self._state_matches(meta, generation, count)
 
     def ensure(self, generation: str, count: int, list_ids, fetch_rows) -> None:
         """Load the cache, or bring it up to date with the store when it is stale.
@@ -136,7 +136,14 @@ class BM25Index:
             retriever = None
             if ids:
                 retriever = _bm25s().BM25.load(str(self.cache_dir), mmap=False)
-        except (OSError, ValueError, KeyError):
+            # A damaged cache must cost a rebuild, never a wrong answer or a crash.
+            if not isinstance(ids, list) or len(ids) != meta.get("count"):
+                return False
+            if retriever is not None and (
+                int(retriever.scores["num_docs"]) != len(ids) or not retriever.vocab_dict
+            ):
+                return False
+        except Exception:  # any unreadable file of the cache: rebuild it
             return False
         self._retriever, self._ids, self._meta = retriever, ids, meta
         return True
@@ -153,7 +160,16 @@ class BM25Index:
             vocab = json.loads((self.cache_dir / "vocab.json").read_text())
             with np.load(self.cache_dir / "tokens.npz") as data:
                 flat, offsets = data["flat"], data["offsets"]
-        except (OSError, ValueError, KeyError):
+            consistent = (
+                isinstance(ids, list)
+                and isinstance(vocab, dict)
+                and len(offsets) == len(ids) + 1
+                and (len(flat) == 0 or (int(offsets[-1]) == len(flat) and flat.max() < len(vocab)))
+                and bool(np.all(np.diff(offsets) >= 0))
+            )
+        except Exception:  # any unreadable file of the cache: tokenize everything again
+            return
+        if not consistent:
             return
         self._vocab = vocab
         self._tokens = {pid: flat[offsets[i] : offsets[i + 1]] for i, pid in enumerate(ids)}

@@ -65,6 +65,8 @@ _RECORD_FIELDS = {
 }
 _RECORD_LISTS = ("articles", "items", "data", "records", "entries", "results")
 _HTML_HINT = re.compile(r"</(?:p|div|br|li|span|a|h[1-6])>|<br\s*/?>|<p[\s>]", re.I)
+# Any tag at all: a one-line field (a feed's or an entry's title) is never meant to hold one.
+_ANY_TAG = re.compile(r"</?[a-z][\w:-]*(?:\s[^<>]*)?/?>", re.I)
 
 
 def iter_articles(paths: Iterable[str | os.PathLike]) -> Iterator[Article | Skipped]:
@@ -239,6 +241,9 @@ def _load_json(path: str, data: bytes) -> Iterator[Article | Skipped]:
     text = decode_bytes(data, fix=False)
     try:
         doc = json.loads(text)
+    except RecursionError:
+        yield Skipped(path, "invalid JSON: nested too deeply")
+        return
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # several objects, one per line: JSON Lines in disguise
             yield from _jsonl_lines(path, io.StringIO(text))
@@ -296,6 +301,9 @@ def _jsonl_lines(path: str, lines: Iterable[str | bytes]) -> Iterator[Article | 
             continue
         except json.JSONDecodeError as exc:
             yield Skipped(where, f"invalid JSON on line {lineno}: {exc.msg}")
+            continue
+        except RecursionError:  # one absurdly nested line must not cost the rest of the file
+            yield Skipped(where, f"invalid JSON on line {lineno}: nested too deeply")
             continue
         yield _guarded(_record, where, record, f"{path}#{lineno}", path, where)
     if empty:
@@ -531,8 +539,8 @@ def _load_feed(path: str, data: bytes) -> Iterator[Article | Skipped]:
             yield Skipped(path, "feed has no entries")
         return
     source = _clean(feed.get("title"))
-    if source and _HTML_HINT.search(source):
-        source = html_to_text(source)
+    if source and _ANY_TAG.search(source):
+        source = _clean(html_to_text(source))
     for n, entry in enumerate(entries, 1):
         yield _guarded(_feed_entry, f"{path}#{n}", entry, n, path, source)
 
@@ -543,7 +551,9 @@ def _feed_entry(entry: Mapping, n: int, path: str, source: str | None) -> Articl
     if not text:
         return Skipped(key, "feed entry has no text")
     title = _clean(entry.get("title"))
-    if title and entry.get("title_detail", {}).get("type") == "text/html":
+    if title and (
+        entry.get("title_detail", {}).get("type") == "text/html" or _ANY_TAG.search(title)
+    ):
         title = _clean(html_to_text(title))
     known = {
         "title": title,

@@ -27,6 +27,11 @@ from retrieval.vectors import pack_vectors, unpack_vectors
 
 _PASSAGE_FIELDS = ("title", "source", "published", "url", "path", "place", "author")
 _BATCH = 1000
+# Seconds to wait for a Chroma server's answer; connecting gives up sooner.
+DEFAULT_SERVER_TIMEOUT = 30.0
+_CONNECT_TIMEOUT = 3.0
+# Tables every Chroma SQLite database has; a database without them belongs to something else.
+_CHROMA_TABLES = {"collections", "migrations"}
 
 
 def published_ts(published: str | None) -> int | None:
@@ -83,10 +88,18 @@ class ChromaStore:
     Construction is cheap; the client connects on first use and is reused.
     """
 
-    def __init__(self, home: Path, url: str | None = None, prefix: str = "dateline"):
+    def __init__(
+        self,
+        home: Path,
+        url: str | None = None,
+        prefix: str = "dateline",
+        *,
+        timeout: float = DEFAULT_SERVER_TIMEOUT,
+    ):
         self.home = Path(home)
         self.url = url
         self.prefix = prefix
+        self.timeout = float(timeout)
         self._client = None
         self._passages = None
         self._articles = None
@@ -104,18 +117,23 @@ class ChromaStore:
         settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
         if self.url:
             parsed = urlparse(self.url if "://" in self.url else f"http://{self.url}")
+            host = parsed.hostname or "localhost"
+            port = parsed.port or (443 if parsed.scheme == "https" else 8000)
             try:
-                return chromadb.HttpClient(
-                    host=parsed.hostname or "localhost",
-                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-                    ssl=parsed.scheme == "https",
-                    settings=settings,
+                # The client waits forever by default: a server that is down, unreachable
+                # or hung must give a clear error in seconds instead.
+                self._heartbeat(parsed.scheme == "https", host, port)
+                client = chromadb.HttpClient(
+                    host=host, port=port, ssl=parsed.scheme == "https", settings=settings
                 )
             except Exception as exc:
                 raise IndexUnavailableError(
-                    f"cannot reach the Chroma server at {self.url}: {exc}. "
+                    f"cannot reach the Chroma server at {self.url}: "
+                    f"{str(exc).rstrip('.') or type(exc).__name__}. "
                     "Start it with `chroma run --path DIR` or unset DATELINE_CHROMA_URL."
                 ) from exc
+            self._bound_requests(client)
+            return client
         path = self.home / "chroma"
         if self.home.exists() and not self.home.is_dir():
             raise IndexUnavailableError(f"{self.home} is not a directory; choose another --home")
@@ -124,6 +142,11 @@ class ChromaStore:
         if path.is_dir() and any(path.iterdir()) and not (path / "chroma.sqlite3").exists():
             raise IndexCorruptError(
                 f"{path} is not a Chroma index; move it away, or choose another --home"
+            )
+        if _foreign_database(path / "chroma.sqlite3"):
+            raise IndexCorruptError(
+                f"{path / 'chroma.sqlite3'} is an SQLite database of another program, not a "
+                "Chroma index; move it away, or choose another --home"
             )
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -136,8 +159,33 @@ class ChromaStore:
         except Exception as exc:
             raise IndexCorruptError(
                 f"cannot open the index at {path}: {exc}. "
-                "Run `dateline reset` to start over, or choose another --home."
+                "Run `dateline reset` to start over, or choose another --home.",
+                resettable=(path / "chroma.sqlite3").is_file(),
             ) from exc
+
+    def _heartbeat(self, ssl: bool, host: str, port: int) -> None:
+        """Raise unless the server answers its heartbeat within the connect timeout."""
+        import httpx
+
+        url = f"{'https' if ssl else 'http'}://{host}:{port}/api/v2/heartbeat"
+        wait = min(_CONNECT_TIMEOUT, self.timeout)
+        try:
+            response = httpx.get(url, timeout=httpx.Timeout(wait, connect=wait))
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(f"no answer within {wait:g} s") from exc
+        except httpx.TransportError as exc:
+            raise ConnectionError(f"{type(exc).__name__}: {exc}") from exc
+        if response.status_code == 404:
+            raise ConnectionError("no Chroma API there (HTTP 404 for its heartbeat)")
+
+    def _bound_requests(self, client) -> None:
+        """Give the client's HTTP session timeouts (chromadb creates it with none)."""
+        import httpx
+
+        session = getattr(getattr(client, "_server", None), "_session", None)
+        if isinstance(session, httpx.Client):
+            connect = min(_CONNECT_TIMEOUT, self.timeout)
+            session.timeout = httpx.Timeout(self.timeout, connect=connect)
 
     def _collections(self):
         if self._passages is None:
@@ -247,7 +295,12 @@ class ChromaStore:
     def query(
         self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
     ) -> list[StoredPassage]:
-        """Nearest passages by cosine similarity (best first)."""
+        """Nearest passages by cosine similarity (best first).
+
+        A local index keeps its vectors in this process's memory: after another process
+        (``dateline ingest`` beside a running bot) deletes passages, the vector side can
+        still return their ids, with no text or metadata. Those are skipped.
+        """
         col, _ = self._collections()
         res = self._call(
             col.query,
@@ -264,6 +317,8 @@ class ChromaStore:
             res["distances"][0],
             strict=True,
         ):
+            if meta is None or doc is None:
+                continue  # a passage another process deleted
             out.append(_stored(pid, doc, meta, sim=1.0 - float(dist)))
         return out
 
@@ -369,13 +424,13 @@ class ChromaStore:
             n_results=min(n, count),
             include=["documents", "metadatas", "distances"],
         )
-        rows = [
-            {"id": aid, "text": doc, "meta": meta}
-            for aid, doc, meta in zip(
-                res["ids"][0], res["documents"][0], res["metadatas"][0], strict=True
-            )
+        rows = (res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
+        found = zip(*rows, strict=True)
+        return [
+            ({"id": aid, "text": doc, "meta": meta}, 1.0 - float(dist))
+            for aid, doc, meta, dist in found
+            if meta is not None  # an article deleted by another process
         ]
-        return [(row, 1.0 - float(d)) for row, d in zip(rows, res["distances"][0], strict=True)]
 
     def delete_article(self, article_id: str) -> None:
         """Delete an article and all its passages (passages first).
@@ -421,11 +476,60 @@ class ChromaStore:
         return out
 
     def reset(self) -> None:
-        """Delete both collections (the whole index)."""
-        self._collections()
+        """Delete both collections (the whole index).
+
+        A local index too damaged to open is deleted from disk instead, so that ``dateline
+        reset`` is the fix its error message names; files that may belong to another
+        program are left alone.
+        """
+        try:
+            self._collections()
+        except IndexCorruptError as exc:
+            if self.url or not exc.resettable:
+                raise
+            self._wipe_local()
+            return
         for name in (f"{self.prefix}-passages", f"{self.prefix}-articles"):
             try:
                 self._client.delete_collection(name)
             except Exception:  # noqa: S110 - already gone is fine
                 pass
         self._passages = self._articles = None
+
+    def _wipe_local(self) -> None:
+        import contextlib
+        import shutil
+
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        path = self.home / "chroma"
+        # chromadb caches one system per path; a cached one would keep the deleted files.
+        system = SharedSystemClient._identifier_to_system.pop(str(path), None)
+        if system is not None:
+            with contextlib.suppress(Exception):
+                system.stop()
+        try:
+            shutil.rmtree(path)
+        except OSError as exc:
+            raise IndexUnavailableError(
+                f"cannot delete the damaged index at {path}: {exc.strerror or exc}; "
+                "delete it by hand or choose another --home"
+            ) from exc
+        self._client = self._passages = self._articles = None
+
+
+def _foreign_database(db: Path) -> bool:
+    """Whether ``db`` is a readable SQLite database with tables, none of them Chroma's."""
+    import sqlite3
+
+    if not db.is_file() or db.stat().st_size == 0:
+        return False
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
+        try:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return False  # unreadable or damaged: Chroma's own error says so, and reset can fix it
+    return bool(tables) and not tables & _CHROMA_TABLES

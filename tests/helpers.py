@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 import random
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "data" / "articles"
@@ -176,3 +180,55 @@ def wait_for(predicate, timeout: float, interval: float = 0.05) -> bool:
             return True
         time.sleep(interval)
     return predicate()
+
+
+# -- a real `chroma run` server ----------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def heartbeat(url: str) -> bool:
+    """Whether a Chroma server answers at ``url``."""
+    try:
+        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def start_chroma(path, port: int) -> subprocess.Popen:
+    """``chroma run`` on ``path`` and 127.0.0.1:``port``, once it answers its heartbeat."""
+    if not CHROMA.exists():
+        pytest.skip(f"no chroma executable at {CHROMA}")
+    proc = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=cli_env(),
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while not heartbeat(url):
+        if proc.poll() is not None:
+            pytest.fail(f"chroma run exited: {proc.stderr.read().decode(errors='replace')}")
+        if time.monotonic() > deadline:
+            stop(proc)
+            pytest.fail("chroma run did not answer its heartbeat within 60 s")
+        time.sleep(0.2)
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate a server process (kill it if it does not stop within 15 s)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)

@@ -3,61 +3,24 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
-from tests.helpers import CHROMA, SEED_SOURCES, SEEDS, cli_env, dateline_cmd, run_dateline
+from tests.helpers import (
+    SEED_SOURCES,
+    SEEDS,
+    cli_env,
+    dateline_cmd,
+    free_port,
+    heartbeat,
+    run_dateline,
+    start_chroma,
+    stop,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def heartbeat(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def start_chroma(path, port: int) -> subprocess.Popen:
-    if not CHROMA.exists():
-        pytest.skip(f"no chroma executable at {CHROMA}")
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=cli_env(),
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while not heartbeat(url):
-        if proc.poll() is not None:
-            pytest.fail(f"chroma run exited: {proc.stderr.read().decode(errors='replace')}")
-        if time.monotonic() > deadline:
-            stop(proc)
-            pytest.fail("chroma run did not answer its heartbeat within 60 s")
-        time.sleep(0.2)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
 
 
 def test_ingest_search_ask_on_a_server(tmp_path):
