@@ -45,9 +45,14 @@ class IndexSettings(BaseModel):
 
     collection: str = Field("dateline", description="Chroma collection name prefix.")
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "onnx",
+        "torch",
         description="Embedding backend: sentence-transformers on PyTorch, or the model's ONNX "
         "export on onnxruntime (fp32, or dynamically quantized int8), which skips importing torch.",
+    )
+    query_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
+        "auto",
+        description="Backend that encodes questions; 'auto' uses the ONNX fp32 export for a "
+        "torch index (same vectors, no torch import, fast cold start), else the ingest backend.",
     )
     batch_size: int = Field(64, ge=1, description="Passages encoded per model call.")
     max_tokens: int = Field(

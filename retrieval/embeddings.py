@@ -119,7 +119,10 @@ class Embedder:
         )
         from retrieval.tokens import token_offsets
 
-        offsets = token_offsets(model_dir(), list(texts))
+        if all("offsets" in o for o in outputs):
+            offsets = [o["offsets"] for o in outputs]
+        else:
+            offsets = token_offsets(model_dir(), list(texts))
         passage_vecs = np.stack([np.asarray(o["sentence_embedding"], np.float32) for o in outputs])
         passage_vecs /= np.linalg.norm(passage_vecs, axis=1, keepdims=True).clip(1e-12)
         sentence_vecs = []
@@ -130,12 +133,17 @@ class Embedder:
             length = min(int(np.asarray(out["attention_mask"]).sum()), len(offs))
             tokens = np.asarray(out["token_embeddings"], np.float32)[:length]
             offs = offs[:length]
+            real = offs[:, 1] > offs[:, 0]
             rows = []
             for a, b in spans:
-                inside = (offs[:, 0] >= a) & (offs[:, 1] <= b) & (offs[:, 1] > offs[:, 0])
-                vec = tokens[inside].mean(axis=0) if inside.any() else pvec
-                rows.append(vec / max(float(np.linalg.norm(vec)), 1e-12))
-            sentence_vecs.append(np.stack(rows) if rows else pvec[None, :])
+                inside = real & (offs[:, 0] >= a) & (offs[:, 1] <= b)
+                rows.append(tokens[inside].mean(axis=0) if inside.any() else pvec)
+            if rows:
+                block = np.stack(rows)
+                block /= np.linalg.norm(block, axis=1, keepdims=True).clip(1e-12)
+                sentence_vecs.append(block)
+            else:
+                sentence_vecs.append(pvec[None, :])
         return passage_vecs, sentence_vecs
 
     def encode_query(self, text: str) -> np.ndarray:

@@ -24,7 +24,7 @@ from retrieval.models import Article, Passage, Skipped
 from retrieval.store import ChromaStore
 from retrieval.tokens import TokenCounter
 
-_ENCODE_GROUP = 2048
+_ENCODE_GROUP = 256
 # Articles whose mean passage vectors are this close are compared word by word.
 _CANDIDATE_COSINE = 0.85
 
@@ -135,6 +135,7 @@ class Ingestor:
         overlap: int = 1,
         near_duplicate: float = 0.8,
         lock_path: Path | None = None,
+        on_written: Callable[[list[Passage]], None] | None = None,
     ):
         self.store = store
         self.embedder = embedder
@@ -143,6 +144,9 @@ class Ingestor:
         self.overlap = overlap
         self.near_duplicate = near_duplicate
         self.lock_path = lock_path or (store.home / "ingest.lock")
+        # Called on the writer thread with each article's passages once they are stored
+        # (the service uses it to tokenize them for BM25 while the model is busy).
+        self.on_written = on_written
 
     def lock(self):
         """The data directory's ingest lock (raises IndexBusyError when taken)."""
@@ -246,9 +250,11 @@ class Ingestor:
         spans = chunk_text(
             text, self.tokens.count_many, max_tokens=self.max_tokens, overlap=self.overlap
         )
+        # A passage id names the article, the place and the version of the text, so a
+        # changed article gets new passage ids and caches keyed by id never go stale.
         passages = [
             Passage(
-                id=f"{aid}:{s.ordinal}",
+                id=f"{aid}:{s.ordinal}:{h[:8]}",
                 article_id=aid,
                 ordinal=s.ordinal,
                 start=s.start,
@@ -282,31 +288,46 @@ class Ingestor:
 
     def _run(self, items, report: IngestReport, notify) -> None:
         # Articles are chunked and collected until a group is large enough, then encoded in
-        # one call (the model sorts by length, so padding stays low) and written. Encoding
-        # runs alone on the cores: chunking beside it in a thread slowed torch down.
+        # one call (the model sorts by length, so padding stays low). While a group is being
+        # encoded, a single writer thread stores the previous one in Chroma, so the index
+        # writes hide behind the model instead of adding to it.
+        from concurrent.futures import ThreadPoolExecutor
+
         paths: set[str] = set()
         claimed: dict[str, Article] = {}
         written: list[_Work] = []
         batch: list[_Work] = []
         pending_texts = 0
-        for item in items:
-            if isinstance(item, Skipped):
-                report.skipped.append(item)
-                notify("skipped", f"{item.path}: {item.reason}")
-                continue
-            if item.path:
-                paths.add(item.path)
-            work = self._prepare(item, report, claimed)
-            notify("article", item.title or item.key)
-            if work is None:
-                continue
-            batch.append(work)
-            pending_texts += len(work.passages)
-            if pending_texts >= _ENCODE_GROUP:
-                written += [w.release() for w in self._write_batch(batch, report, notify, claimed)]
-                batch, pending_texts = [], 0
-        if batch:
-            written += [w.release() for w in self._write_batch(batch, report, notify, claimed)]
+        with ThreadPoolExecutor(1, thread_name_prefix="dateline-index-writer") as writer:
+            storing = None
+
+            def flush(batch: list[_Work]):
+                nonlocal storing
+                encoded = self._encode(batch)
+                if storing is not None:
+                    written.extend(storing.result())
+                storing = writer.submit(self._store_batch, batch, encoded, report, notify, claimed)
+
+            for item in items:
+                if isinstance(item, Skipped):
+                    report.skipped.append(item)
+                    notify("skipped", f"{item.path}: {item.reason}")
+                    continue
+                if item.path:
+                    paths.add(item.path)
+                work = self._prepare(item, report, claimed)
+                notify("article", item.title or item.key)
+                if work is None:
+                    continue
+                batch.append(work)
+                pending_texts += len(work.passages)
+                if pending_texts >= _ENCODE_GROUP:
+                    flush(batch)
+                    batch, pending_texts = [], 0
+            if batch:
+                flush(batch)
+            if storing is not None:
+                written.extend(storing.result())
         swept = self._remove_missing_records(paths, claimed, report, written)
         for work in written:
             if work.existed or swept & set(work.stale_ids):
@@ -314,15 +335,20 @@ class Ingestor:
             else:
                 report.added += 1
 
-    def _write_batch(
-        self, batch: list[_Work], report: IngestReport, notify, claimed: dict[str, Article]
-    ) -> list[_Work]:
+    def _encode(self, batch: list[_Work]):
+        """Passage and sentence vectors for every passage of the batch."""
         texts = [t for w in batch for t in w.embed_texts]
         spans = []
         for w in batch:
             shift = len(embedding_text("", w.article.title))
             spans.extend([[(a + shift, b + shift) for a, b in p.sentences] for p in w.passages])
-        vectors, sentence_vectors = self.embedder.encode_passages(texts, spans)
+        return self.embedder.encode_passages(texts, spans)
+
+    def _store_batch(
+        self, batch: list[_Work], encoded, report: IngestReport, notify, claimed
+    ) -> list[_Work]:
+        """Write an encoded batch (skipping near-duplicates); returns the written work."""
+        vectors, sentence_vectors = encoded
         offset = 0
         written: list[tuple[_Work, np.ndarray, set[int]]] = []
         for work in batch:
@@ -340,7 +366,9 @@ class Ingestor:
             self._write_article(work, vecs, svecs, mean)
             written.append((work, mean, shingles(work.article.text)))
             report.passages += len(work.passages)
-        return [w for w, _, _ in written]
+            if self.on_written is not None:
+                self.on_written(work.passages)
+        return [w.release() for w, _, _ in written]
 
     def _near_duplicate(self, work: _Work, mean, written, claimed) -> Duplicate | None:
         """A copy of ``work`` already indexed or written earlier in this batch, if any.

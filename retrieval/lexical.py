@@ -174,6 +174,21 @@ class BM25Index:
         self._vocab = vocab
         self._tokens = {pid: flat[offsets[i] : offsets[i + 1]] for i, pid in enumerate(ids)}
 
+    def pretokenize(self, rows) -> None:
+        """Tokenize (id, text, title) rows ahead of the next update, e.g. while ingest is
+        still encoding, so that the update only has to re-index."""
+        rows = list(rows)
+        texts = [lexical_text(text, title) for _, text, title in rows]
+        tokenized = tokenize(texts)
+        with self._lock:
+            self._load_tokens()
+            for (pid, _, _), toks in zip(rows, tokenized, strict=True):
+                self._tokens[pid] = self._token_ids(toks)
+
+    def _token_ids(self, tokens: list[str]) -> np.ndarray:
+        vocab = self._vocab
+        return np.fromiter((vocab.setdefault(t, len(vocab)) for t in tokens), dtype=np.int32)
+
     def _update(self, generation: str, list_ids, fetch_rows) -> None:
         self._load_tokens()
         all_ids = list(list_ids())
@@ -184,9 +199,7 @@ class BM25Index:
             rows = list(fetch_rows(new_ids[i : i + 5000]))
             texts = [lexical_text(text, title) for _, text, title in rows]
             for (pid, _, _), toks in zip(rows, tokenize(texts), strict=True):
-                tokens[pid] = np.fromiter(
-                    (self._vocab.setdefault(t, len(self._vocab)) for t in toks), dtype=np.int32
-                )
+                tokens[pid] = self._token_ids(toks)
         ids = [pid for pid in all_ids if pid in tokens]
         retriever = None
         if ids:

@@ -112,6 +112,9 @@ class OnnxEncoder:
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads or _available_cpus()
+        # Idle pool threads sleep instead of spinning: ingest stores the previous group in
+        # Chroma on another thread while the model runs, and spinning would starve it.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -177,8 +180,8 @@ class OnnxEncoder:
         ``normalize_embeddings`` says, as with sentence-transformers.
         ``output_value="token_embeddings"``: one (tokens, 384) array per text, unpadded.
         ``output_value=None``: one dict per text with ``input_ids``, ``attention_mask``,
-        ``token_type_ids``, ``token_embeddings`` (unpadded, so the mask is all ones) and
-        ``sentence_embedding``.
+        ``token_type_ids``, ``token_embeddings`` (unpadded, so the mask is all ones),
+        ``sentence_embedding`` and ``offsets`` (each token's character span in its text).
         Texts are batched by token length to save padding; results keep the input order.
         ``show_progress_bar`` and ``convert_to_tensor`` are accepted and ignored.
         """
@@ -218,6 +221,7 @@ class OnnxEncoder:
                     "token_type_ids": np.zeros(length, dtype=np.int64),
                     "token_embeddings": tokens,
                     "sentence_embedding": pooled[k].copy(),
+                    "offsets": np.asarray(encodings[i].offsets, dtype=np.int64).reshape(-1, 2),
                 }
 
         if output_value == "sentence_embedding" and convert_to_numpy:

@@ -90,11 +90,7 @@ class HybridSearcher:
         if self._checked == (generation, count) and self.lexical.size == count:
             return
 
-        def fetch_rows(ids):
-            for pid, sp in self.store.get_passages(ids).items():
-                yield pid, sp.passage.text, sp.passage.title
-
-        self.lexical.ensure(generation, count, self.store.passage_ids, fetch_rows)
+        self.lexical.ensure(generation, count, self.store.passage_ids, self.store.passage_texts)
         self._checked = (generation, count)
 
     def search(

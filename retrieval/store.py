@@ -347,6 +347,17 @@ class ChromaStore:
                 return out
             out.extend(res["ids"])
 
+    def passage_texts(self, ids: list[str]) -> list[tuple[str, str, str | None]]:
+        """(id, text, title) of passages, without their vectors (for the BM25 side)."""
+        if not ids:
+            return []
+        col, _ = self._collections()
+        res = self._call(col.get, ids=list(ids), include=["documents", "metadatas"])
+        return [
+            (pid, doc, (meta or {}).get("title"))
+            for pid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+        ]
+
     def iter_passages(self, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Every passage as (id, text, metadata), in pages."""
         col, _ = self._collections()

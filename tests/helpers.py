@@ -46,6 +46,7 @@ def make_service(home: Path, **overrides):
 
     service = DatelineService(load_settings(home=Path(home), **overrides))
     service.embedder = shared_embedder()  # cached_property: the instance attribute wins
+    service.query_embedder = service.embedder
     return service
 
 
