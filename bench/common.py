@@ -75,13 +75,10 @@ def run_child(cmd: list[str], env: dict | None = None, stdin: str | None = None)
     return seconds, rss_kb / 1024, proc.stdout
 
 
-def emit(rows: list[dict]) -> None:
-    """Print rows as JSON for bench/run_all.py, or as a table when run alone."""
-    if "--json" in sys.argv:
-        print(json.dumps(rows))
-        return
+def print_rows(title: str, rows: list[dict]) -> None:
+    """Benchmark rows (figure, median, min, max, unit, target, rss_mb) as one table."""
     print_table(
-        "Dateline benchmark",
+        title,
         ["figure", "median", "min", "max", "unit", "target", "peak RSS MB"],
         [
             [
@@ -96,3 +93,11 @@ def emit(rows: list[dict]) -> None:
             for r in rows
         ],
     )
+
+
+def emit(rows: list[dict]) -> None:
+    """Print rows as JSON for bench/run_all.py, or as a table when run alone."""
+    if "--json" in sys.argv:
+        print(json.dumps(rows))
+        return
+    print_rows("Dateline benchmark", rows)

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from common import print_table, run_child
+from common import print_rows, run_child
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,22 +32,7 @@ def main() -> None:
         for row in json.loads(out.strip().splitlines()[-1]):
             row.setdefault("rss_mb", round(rss))
             rows.append(row)
-    print_table(
-        "Dateline benchmarks (median of >= 3 runs)",
-        ["figure", "median", "min", "max", "unit", "target", "peak RSS MB"],
-        [
-            [
-                r["figure"],
-                r["median"],
-                r["min"],
-                r["max"],
-                r["unit"],
-                r.get("target", ""),
-                r.get("rss_mb", ""),
-            ]
-            for r in rows
-        ],
-    )
+    print_rows("Dateline benchmarks (median of >= 3 runs)", rows)
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ from typer.testing import CliRunner
 
 from bot import discord_format as fmt
 from bot.cli import app
-from bot.discord_bot import DatelineBot, FeedbackButton
+from bot.discord_bot import DatelineBot
 from bot.service import DatelineService
 from config.settings import DiscordSettings, Settings
 from retrieval.loaders import iter_articles
@@ -69,11 +69,10 @@ from tests.test_discord_bot import harness  # noqa: F401 - the dpytest fixture
 from tests.test_discord_slash import (
     ADMIN_ROLE_ID,
     APP_ID,
-    GUILD_ID,
     RecordingAdapter,
     ask_interaction,
+    build_bot,
     ingest_interaction,
-    role,
 )
 
 EPHEMERAL = 64
@@ -209,28 +208,7 @@ def slash(corpus: Corpus, tmp_path: Path):
     def make(service: Any = None, **discord_settings: Any) -> DatelineBot:
         discord_settings.setdefault("rate_limit_per_minute", 10_000)
         settings = Settings(home=tmp_path, discord=DiscordSettings(**discord_settings))
-        bot = DatelineBot(settings, service or corpus.service)
-        bot.add_dynamic_items(FeedbackButton)
-        bot._connection.user = discord.ClientUser(
-            state=bot._connection,
-            data={
-                "id": str(APP_ID),
-                "username": "Dateline",
-                "discriminator": "0",
-                "avatar": None,
-                "bot": True,
-            },
-        )
-        guild = discord.Guild(
-            data={  # type: ignore[arg-type]
-                "id": str(GUILD_ID),
-                "name": "Newsroom",
-                "roles": [role(GUILD_ID, "@everyone"), role(ADMIN_ROLE_ID, "Dateline Admin")],
-                "member_count": 2,
-            },
-            state=bot._connection,
-        )
-        bot._connection._add_guild(guild)
+        bot = build_bot(settings, service or corpus.service)
         bots.append(bot)
         return bot
 

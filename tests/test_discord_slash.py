@@ -177,6 +177,36 @@ def role(role_id: int, name: str) -> dict[str, Any]:
     }
 
 
+def build_bot(settings: Settings, service: Any, *, admin_role: bool = True) -> DatelineBot:
+    """A DatelineBot in the state READY would leave it: its own user and one guild."""
+    bot = DatelineBot(settings, service)
+    bot.add_dynamic_items(FeedbackButton)
+    bot._connection.user = discord.ClientUser(
+        state=bot._connection,
+        data={
+            "id": str(APP_ID),
+            "username": "Dateline",
+            "discriminator": "0",
+            "avatar": None,
+            "bot": True,
+        },
+    )
+    roles = [role(GUILD_ID, "@everyone")]
+    if admin_role:
+        roles.append(role(ADMIN_ROLE_ID, "Dateline Admin"))
+    guild = discord.Guild(
+        data={  # type: ignore[arg-type]
+            "id": str(GUILD_ID),
+            "name": "Newsroom",
+            "roles": roles,
+            "member_count": 2,
+        },
+        state=bot._connection,
+    )
+    bot._connection._add_guild(guild)
+    return bot
+
+
 def interaction_payload(
     *,
     type_: int,
@@ -290,29 +320,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
 
     def make(**discord_settings: Any) -> DatelineBot:
         settings = Settings(home=tmp_path, discord=DiscordSettings(**discord_settings))
-        bot = DatelineBot(settings, service)
-        bot.add_dynamic_items(FeedbackButton)
-        # what READY would set: who we are
-        bot._connection.user = discord.ClientUser(
-            state=bot._connection,
-            data={
-                "id": str(APP_ID),
-                "username": "Dateline",
-                "discriminator": "0",
-                "avatar": None,
-                "bot": True,
-            },
-        )
-        guild = discord.Guild(
-            data={  # type: ignore[arg-type]
-                "id": str(GUILD_ID),
-                "name": "Newsroom",
-                "roles": [role(GUILD_ID, "@everyone"), role(ADMIN_ROLE_ID, "Dateline Admin")],
-                "member_count": 2,
-            },
-            state=bot._connection,
-        )
-        bot._connection._add_guild(guild)
+        bot = build_bot(settings, service)
         bots.append(bot)
         return bot
 

@@ -20,19 +20,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import discord
 import pytest
 from discord.webhook.async_ import async_context
 
-from bot.discord_bot import DatelineBot, FeedbackButton
+from bot.discord_bot import DatelineBot
 from config.settings import DiscordSettings, Settings
 from tests.helpers import make_service, seed_home
 from tests.test_discord_slash import (
-    APP_ID,
-    GUILD_ID,
     RecordingAdapter,
     ask_interaction,
-    role,
+    build_bot,
 )
 
 pytestmark = pytest.mark.slow
@@ -102,28 +99,7 @@ def bot(tmp_path: Path, tmp_path_factory, monkeypatch) -> Iterator[tuple[Datelin
     service = make_service(seed_home(tmp_path_factory))
     service.ask("warm up the model")  # load the model and BM25 outside the measurements
     settings = Settings(home=tmp_path, discord=DiscordSettings())
-    client = DatelineBot(settings, service)
-    client.add_dynamic_items(FeedbackButton)
-    client._connection.user = discord.ClientUser(
-        state=client._connection,
-        data={
-            "id": str(APP_ID),
-            "username": "Dateline",
-            "discriminator": "0",
-            "avatar": None,
-            "bot": True,
-        },
-    )
-    guild = discord.Guild(
-        data={  # type: ignore[arg-type]
-            "id": str(GUILD_ID),
-            "name": "Newsroom",
-            "roles": [role(GUILD_ID, "@everyone")],
-            "member_count": 2,
-        },
-        state=client._connection,
-    )
-    client._connection._add_guild(guild)
+    client = build_bot(settings, service, admin_role=False)
     adapter = RecordingAdapter([])
     token = async_context.set(adapter)  # type: ignore[arg-type]
     try:
