@@ -60,7 +60,7 @@ def grow(home: Path, target: int, seed_offset: list[int]) -> float:
 
 
 PROBE = r"""
-import json, os, resource, sys, time
+import json, os, sys, time
 sys.path.insert(0, sys.argv[2])
 import numpy as np
 from config import load_settings
@@ -76,7 +76,9 @@ for _ in range(3):
         for q in qs:
             t = time.perf_counter(); fn(q); times.append((time.perf_counter() - t) * 1000)
         out[name].append((float(np.percentile(times, 50)), float(np.percentile(times, 95))))
-out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM, not ru_maxrss: ru_maxrss survives exec, so it would report the parent's peak.
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
+out["rss_mb"] = int(hwm.split()[1]) / 1024
 out["passages"] = svc.store.passage_count()
 print(json.dumps(out))
 """
