@@ -85,6 +85,18 @@ def dateline_cmd(*args: str | os.PathLike, home: Path | None = None) -> list[str
     return cmd + [str(a) for a in args]
 
 
+def start_ingest(path: Path, home: Path, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
+    """A ``dateline ingest PATH`` running in the background (text pipes by default)."""
+    return subprocess.Popen(
+        dateline_cmd("ingest", path, home=home),
+        env=cli_env(),
+        cwd=ROOT,
+        stdout=stdout,
+        stderr=stderr,
+        text=stdout is subprocess.PIPE,
+    )
+
+
 def run_dateline(
     *args: str | os.PathLike,
     home: Path | None = None,

@@ -25,11 +25,10 @@ from tests.helpers import (
     ROOT,
     SEEDS,
     assert_consistent,
-    cli_env,
-    dateline_cmd,
     index_state,
     make_service,
     sqlite_rows,
+    start_ingest,
     wait_for,
     write_generated_articles,
 )
@@ -114,13 +113,7 @@ def test_sigkill_at_five_random_points_then_rerun(corpus: dict, tmp_path: Path) 
         delay = rng.uniform(0.5, 4.0)
         log = tmp_path / f"kill-{n}.log"
         with open(log, "wb") as stderr:
-            proc = subprocess.Popen(
-                dateline_cmd("ingest", folder, home=home),
-                env=cli_env(),
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
+            proc = start_ingest(folder, home, stdout=subprocess.DEVNULL, stderr=stderr)
             started = time.monotonic()
             if kind == "rows":
                 _until(lambda p=proc, t=target: sqlite_rows(home) >= t or p.poll() is not None, 180)
@@ -168,17 +161,7 @@ def test_two_ingests_at_once_on_one_home(corpus: dict, tmp_path: Path) -> None:
     home = tmp_path / "home"
     outcomes = []
     for _ in range(2):  # the same folder twice at once; then again on the full index
-        procs = [
-            subprocess.Popen(
-                dateline_cmd("ingest", folder, home=home),
-                env=cli_env(),
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(2)
-        ]
+        procs = [start_ingest(folder, home) for _ in range(2)]
         results = [(p, *p.communicate(timeout=300)) for p in procs]
         for proc, out, err in results:
             assert "Traceback" not in err
@@ -193,17 +176,7 @@ def test_two_ingests_at_once_on_one_home(corpus: dict, tmp_path: Path) -> None:
     # Two different folders at once: whichever loses the lock says so and can simply re-run.
     other = tmp_path / "other"
     write_generated_articles(other, 6, sentences_each=6, seed=SEED + 2)
-    both = [
-        subprocess.Popen(
-            dateline_cmd("ingest", path, home=home),
-            env=cli_env(),
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for path in (other, SEEDS)
-    ]
+    both = [start_ingest(path, home) for path in (other, SEEDS)]
     results = [(p, *p.communicate(timeout=300)) for p in both]
     for (proc, _, err), path in zip(results, (other, SEEDS), strict=True):
         if proc.returncode:

@@ -15,17 +15,15 @@ from filelock import FileLock
 
 from retrieval.errors import IndexBusyError
 from tests.helpers import (
-    ROOT,
     SEED_SOURCES,
     SEEDS,
     assert_consistent,
-    cli_env,
-    dateline_cmd,
     index_state,
     make_service,
     run_dateline,
     seed_home,
     sqlite_rows,
+    start_ingest,
     wait_for,
     write_generated_articles,
 )
@@ -501,13 +499,7 @@ def test_interrupted_ingest_recovers(tmp_path):
         home = tmp_path / f"home-{threshold}"
         log = tmp_path / f"ingest-{threshold}.log"
         with open(log, "wb") as stderr:
-            proc = subprocess.Popen(
-                dateline_cmd("ingest", folder, home=home),
-                env=cli_env(),
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
+            proc = start_ingest(folder, home, stdout=subprocess.DEVNULL, stderr=stderr)
             try:
                 writing_or_done(proc, home, threshold)
                 proc.send_signal(signal.SIGKILL)
@@ -554,17 +546,7 @@ def test_ingest_while_lock_is_held_fails_cleanly(tmp_path):
 @pytest.mark.slow
 def test_two_concurrent_ingests(tmp_path, tmp_path_factory):
     home = tmp_path / "home"
-    procs = [
-        subprocess.Popen(
-            dateline_cmd("ingest", SEEDS, home=home),
-            env=cli_env(),
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(2)
-    ]
+    procs = [start_ingest(SEEDS, home) for _ in range(2)]
     outputs = [p.communicate(timeout=180) for p in procs]
     codes = [p.returncode for p in procs]
     assert 0 in codes, outputs
