@@ -69,11 +69,13 @@ def lexical_text(text: str, title: str | None) -> str:
 
 @dataclass
 class LexicalHits:
-    """Passage ids and BM25 scores, best first, and the best score for the query."""
+    """Passage ids and BM25 scores, best first, the best score for the query, and the
+    score of every passage in index order (None when no query term is indexed)."""
 
     ids: list[str]
     scores: list[float]
     best: float
+    all_scores: np.ndarray | None = None
 
 
 class BM25Index:
@@ -256,7 +258,9 @@ class BM25Index:
         top = np.argpartition(-scores, n - 1)[:n]
         top = top[np.argsort(-scores[top])]
         ids = [self._ids[i] for i in top if scores[i] > 0]
-        return LexicalHits(ids, [float(scores[i]) for i in top[: len(ids)]], float(scores[top[0]]))
+        return LexicalHits(
+            ids, [float(scores[i]) for i in top[: len(ids)]], float(scores[top[0]]), scores
+        )
 
     def idf(self, tokens: list[str]) -> dict[str, float]:
         """Inverse document frequency of each (already tokenized) term.

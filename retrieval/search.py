@@ -131,12 +131,11 @@ class HybridSearcher:
             taken += 1
             if taken >= n:
                 break
-        if candidates.keys() - lex_score.keys() and lexical.ids:
-            all_scores = self.lexical.scores(query)
-            index = self.lexical.position
+        if lexical.all_scores is not None:
+            # Dense-only candidates still get their BM25 score, from the same scoring pass.
             for pid in candidates.keys() - lex_score.keys():
-                pos = index(pid)
-                lex_score[pid] = float(all_scores[pos]) if pos is not None else 0.0
+                pos = self.lexical.position(pid)
+                lex_score[pid] = float(lexical.all_scores[pos]) if pos is not None else 0.0
         best_lex = lexical.best or 1.0
         hits = []
         for pid, sp in candidates.items():
