@@ -21,12 +21,6 @@ class ConfigError(DatelineError):
     exit_code = 2
 
 
-class IndexError_(DatelineError):
-    """The index cannot be used; wraps a retrieval-layer error."""
-
-    exit_code = 3
-
-
 def user_message(exc: BaseException) -> str:
     """A one-line message for an error, suitable for a CLI or a chat reply (never a secret)."""
     from bot.redact import redact

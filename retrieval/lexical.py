@@ -280,10 +280,6 @@ class BM25Index:
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 
-    def ids(self) -> list[str]:
-        """Passage ids in index order."""
-        return self._ids
-
     def position(self, passage_id: str) -> int | None:
         """Where a passage stands in index order (None if unknown)."""
         if len(self._positions) != len(self._ids):
