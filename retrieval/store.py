@@ -393,14 +393,13 @@ class ChromaStore:
         self.update_article(article_id, status=status)
 
     def update_article(self, article_id: str, **changes: Any) -> None:
-        """Change some metadata fields of an article record (no-op if it does not exist)."""
+        """Change some metadata fields of an article record (no-op if it does not exist).
+
+        Chroma merges the given keys into the stored metadata and skips unknown ids, so no
+        read is needed first.
+        """
         _, col = self._collections()
-        rec = self.get_article(article_id)
-        if rec is None:
-            return
-        meta = dict(rec["meta"])
-        meta.update(changes)
-        self._call(col.update, ids=[article_id], metadatas=[_clean_meta(meta)])
+        self._call(col.update, ids=[article_id], metadatas=[_clean_meta(changes)])
 
     def _article_rows(self, res) -> list[dict[str, Any]]:
         docs = res.get("documents") or [None] * len(res["ids"])
