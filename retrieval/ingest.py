@@ -25,6 +25,9 @@ from retrieval.store import ChromaStore
 from retrieval.tokens import TokenCounter
 
 _ENCODE_GROUP = 256
+# Articles looked up in the index together (one Chroma read for their records, one for
+# the records sharing their keys) before they are chunked.
+_LOOKUP_GROUP = 64
 # Articles whose mean passage vectors are this close are compared word by word.
 _CANDIDATE_COSINE = 0.85
 
@@ -112,6 +115,34 @@ def _claim(article: Article) -> Article:
     """What a run remembers of an article it has met: everything but the text, so that
     memory follows the encode group, not the corpus."""
     return replace(article, text="")
+
+
+def _halves(batch: list[_Work]) -> list[list[_Work]]:
+    """``batch`` cut in two at the article closest to half its passages (empty parts dropped)."""
+    total = sum(len(w.passages) for w in batch)
+    seen, cut = 0, len(batch)
+    for i, work in enumerate(batch):
+        if seen >= total / 2:
+            cut = i
+            break
+        seen += len(work.passages)
+    return [part for part in (batch[:cut], batch[cut:]) if part]
+
+
+def _yield_to_the_model() -> None:
+    """Lower this thread's CPU priority (Linux: niceness is per thread).
+
+    The writer thread then runs in the gaps the model leaves instead of taking a core
+    from it; when the model waits for this thread (for the GIL), the cores are free and
+    it runs at full speed.
+    """
+    import os
+    import threading
+
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # not Linux, or not allowed: run at normal priority
+        pass
 
 
 def embedding_text(text: str, title: str | None) -> str:
@@ -213,15 +244,30 @@ class Ingestor:
             self.store.delete_article(rec["id"])
         return len(pending)
 
+    def _lookup(self, articles: list[Article]) -> tuple[dict[str, dict], dict[str, list[str]]]:
+        """The stored records of these articles (by id) and the ids stored under their keys."""
+        ids = [article_id(a.text, a.url) for a in articles]
+        existing = self.store.get_articles(ids)
+        keys = list(dict.fromkeys(a.key for a in articles))
+        by_key: dict[str, list[str]] = {}
+        if keys:
+            for rec in self.store.find_articles({"key": {"$in": keys}}):
+                by_key.setdefault(rec["meta"].get("key"), []).append(rec["id"])
+        return existing, by_key
+
     def _prepare(
-        self, article: Article, report: IngestReport, claimed: dict[str, Article]
+        self,
+        article: Article,
+        report: IngestReport,
+        claimed: dict[str, Article],
+        known: tuple[dict[str, dict], dict[str, list[str]]],
     ) -> _Work | None:
         """Decide what to do with one article; chunk it when it must be written.
 
         ``claimed`` maps each article id met so far in this run to the article holding it.
         An id belongs to one place: the same article under another file is a duplicate,
         while under another key of the same file (records added or removed above it in a
-        JSONL file or feed) it has only moved.
+        JSONL file or feed) it has only moved. ``known`` is what ``_lookup`` found.
         """
         text = article.text
         h = content_hash(text)
@@ -230,7 +276,7 @@ class Ingestor:
         if holder is not None:
             report.duplicates.append(Duplicate(article.key, article.title, aid, holder.title, 1.0))
             return None
-        existing = self.store.get_article(aid)
+        existing = known[0].get(aid)
         meta = existing["meta"] if existing else {}
         if existing and meta.get("status") == "complete":
             same_hash = meta.get("content_hash") == h
@@ -246,7 +292,7 @@ class Ingestor:
                 claimed[aid] = _claim(article)
                 report.unchanged += 1
                 return None
-        stale = [r["id"] for r in self.store.find_articles({"key": article.key}) if r["id"] != aid]
+        stale = [i for i in known[1].get(article.key, []) if i != aid]
         spans = chunk_text(
             text, self.tokens.count_many, max_tokens=self.max_tokens, overlap=self.overlap
         )
@@ -288,9 +334,11 @@ class Ingestor:
 
     def _run(self, items, report: IngestReport, notify) -> None:
         # Articles are chunked and collected until a group is large enough, then encoded in
-        # one call (the model sorts by length, so padding stays low). While a group is being
-        # encoded, a single writer thread stores the previous one in Chroma, so the index
-        # writes hide behind the model instead of adding to it.
+        # one call (the model sorts by length, so padding stays low). A single writer thread
+        # stores the previous group in Chroma while the model encodes the next one, so the
+        # index writes hide behind the model instead of adding to it. The write starts with
+        # the encoding and is awaited before more articles are prepared: Chroma holds the
+        # GIL while it writes, which would stall Python work on this thread but not the model.
         from concurrent.futures import ThreadPoolExecutor
 
         paths: set[str] = set()
@@ -298,36 +346,53 @@ class Ingestor:
         written: list[_Work] = []
         batch: list[_Work] = []
         pending_texts = 0
-        with ThreadPoolExecutor(1, thread_name_prefix="dateline-index-writer") as writer:
-            storing = None
+        with ThreadPoolExecutor(
+            1, thread_name_prefix="dateline-index-writer", initializer=_yield_to_the_model
+        ) as writer:
+            encoded_before = None
+
+            def store(work: tuple | None):
+                return self._store_batch(*work, report, notify, claimed) if work else []
 
             def flush(batch: list[_Work]):
-                nonlocal storing
-                encoded = self._encode(batch)
-                if storing is not None:
-                    written.extend(storing.result())
-                storing = writer.submit(self._store_batch, batch, encoded, report, notify, claimed)
-
-            for item in items:
-                if isinstance(item, Skipped):
-                    report.skipped.append(item)
-                    notify("skipped", f"{item.path}: {item.reason}")
-                    continue
-                if item.path:
-                    paths.add(item.path)
-                work = self._prepare(item, report, claimed)
-                notify("article", item.title or item.key)
-                if work is None:
-                    continue
-                batch.append(work)
-                pending_texts += len(work.passages)
-                if pending_texts >= _ENCODE_GROUP:
-                    flush(batch)
-                    batch, pending_texts = [], 0
-            if batch:
-                flush(batch)
-            if storing is not None:
+                nonlocal encoded_before
+                storing = writer.submit(store, encoded_before)
+                encoded = (batch, self._encode(batch))
                 written.extend(storing.result())
+                encoded_before = encoded
+
+            def prepare(group: list[Article | Skipped]):
+                nonlocal batch, pending_texts
+                known = self._lookup([a for a in group if not isinstance(a, Skipped)])
+                for item in group:
+                    if isinstance(item, Skipped):
+                        report.skipped.append(item)
+                        notify("skipped", f"{item.path}: {item.reason}")
+                        continue
+                    if item.path:
+                        paths.add(item.path)
+                    work = self._prepare(item, report, claimed, known)
+                    notify("article", item.title or item.key)
+                    if work is None:
+                        continue
+                    batch.append(work)
+                    pending_texts += len(work.passages)
+                    if pending_texts >= _ENCODE_GROUP:
+                        flush(batch)
+                        batch, pending_texts = [], 0
+
+            group: list[Article | Skipped] = []
+            for item in items:
+                group.append(item)
+                if len(group) >= _LOOKUP_GROUP:
+                    prepare(group)
+                    group = []
+            prepare(group)
+            # The last group's write cannot hide behind an encoding: halve the group so
+            # that only the second half's write is left waiting at the end.
+            for part in _halves(batch):
+                flush(part)
+            written.extend(store(encoded_before))
         swept = self._remove_missing_records(paths, claimed, report, written)
         for work in written:
             if work.existed or swept & set(work.stale_ids):
@@ -349,40 +414,49 @@ class Ingestor:
     ) -> list[_Work]:
         """Write an encoded batch (skipping near-duplicates); returns the written work."""
         vectors, sentence_vectors = encoded
-        offset = 0
-        written: list[tuple[_Work, np.ndarray, set[int]]] = []
+        parts, offset = [], 0
         for work in batch:
-            vecs = vectors[offset : offset + len(work.passages)]
-            svecs = sentence_vectors[offset : offset + len(work.passages)]
-            offset += len(work.passages)
-            mean = vecs.mean(axis=0)
-            mean = mean / (np.linalg.norm(mean) or 1.0)
-            dup = self._near_duplicate(work, mean, written, claimed)
+            end = offset + len(work.passages)
+            mean = vectors[offset:end].mean(axis=0)
+            parts.append((work, vectors[offset:end], sentence_vectors[offset:end], mean))
+            offset = end
+        means = np.stack([p[3] for p in parts])
+        means /= np.linalg.norm(means, axis=1, keepdims=True).clip(1e-12)
+        nearest = self.store.nearest_articles_many(means, n=3)
+        kept, seen = [], []
+        for (work, vecs, svecs, _), mean, near in zip(parts, means, nearest, strict=True):
+            mine = shingles(work.article.text)
+            dup = self._near_duplicate(work, mean, mine, seen, near, claimed)
             if dup is not None:
                 claimed.pop(work.id, None)
                 report.duplicates.append(dup)
                 notify("duplicate", f"{work.article.key} copies {dup.of_title or dup.of_id}")
                 continue
-            self._write_article(work, vecs, svecs, mean)
-            written.append((work, mean, shingles(work.article.text)))
+            seen.append((work, mean, mine))
+            kept.append((work, vecs, svecs, mean))
+        self._write_articles(kept)
+        for work, *_ in kept:
             report.passages += len(work.passages)
             if self.on_written is not None:
                 self.on_written(work.passages)
-        return [w.release() for w, _, _ in written]
+        return [work.release() for work, *_ in kept]
 
-    def _near_duplicate(self, work: _Work, mean, written, claimed) -> Duplicate | None:
+    def _near_duplicate(
+        self, work: _Work, mean, mine: set[int], seen, near, claimed
+    ) -> Duplicate | None:
         """A copy of ``work`` already indexed or written earlier in this batch, if any.
 
-        Candidates are articles whose mean passage vector is close (cosine >= 0.85);
-        a candidate is a copy when the two texts' word 5-gram Jaccard reaches the
-        configured threshold.
+        Candidates are articles whose mean passage vector is close (cosine >= 0.85):
+        those of ``seen`` (kept earlier in this batch) and ``near`` (the nearest stored
+        articles); a candidate is a copy when the two texts' word 5-gram Jaccard reaches
+        the configured threshold.
         """
         candidates: list[tuple[str, str | None, str | None, set[int]]] = [
             (w.id, w.article.key, w.article.title, sh)
-            for w, vec, sh in written
+            for w, vec, sh in seen
             if float(vec @ mean) >= _CANDIDATE_COSINE
         ]
-        for rec, sim in self.store.nearest_articles(mean, n=3):
+        for rec, sim in near:
             meta = rec["meta"]
             if sim < _CANDIDATE_COSINE or rec["id"] == work.id or rec["id"] in work.stale_ids:
                 continue
@@ -392,7 +466,6 @@ class Ingestor:
             candidates.append(
                 (rec["id"], meta.get("key"), meta.get("title"), shingles(rec["text"] or ""))
             )
-        mine = shingles(work.article.text)
         for cid, ckey, ctitle, other in candidates:
             if ckey == work.article.key or cid == work.id:
                 continue
@@ -401,29 +474,50 @@ class Ingestor:
                 return Duplicate(work.article.key, work.article.title, cid, ctitle, round(sim, 3))
         return None
 
-    def _write_article(self, work: _Work, vecs: np.ndarray, svecs, mean: np.ndarray) -> None:
-        a = work.article
-        meta = {
-            "key": a.key,
-            "path": a.path,
-            "title": a.title,
-            "source": a.source,
-            "published": a.published,
-            "place": a.place,
-            "url": a.url,
-            "author": a.author,
-            "content_hash": work.hash,
-            "passages": len(work.passages),
-            "status": "pending",
-            "ingested_at": time.time(),
-        }
-        self.store.put_article(work.id, a.text, mean, meta)
-        self.store.upsert_passages(work.passages, vecs, svecs, work.hash)
-        self.store.delete_passages(work.id, keep_hash=work.hash)
-        self.store.set_article_status(work.id, "complete")
-        if not a.path:  # records from files are swept once the whole file has been read
-            for old in work.stale_ids:
-                self.store.delete_article(old)
+    def _write_articles(self, kept: list) -> None:
+        """Write a batch of articles in the order a kill can recover from.
+
+        Records go in ``pending``, then every passage, then old passages of changed
+        articles are deleted and the records marked ``complete``: one Chroma call per
+        step for the whole batch, since each call has a fixed cost far above its rows'.
+        """
+        if not kept:
+            return
+        records = []
+        for work, _, _, mean in kept:
+            a = work.article
+            meta = {
+                "key": a.key,
+                "path": a.path,
+                "title": a.title,
+                "source": a.source,
+                "published": a.published,
+                "place": a.place,
+                "url": a.url,
+                "author": a.author,
+                "content_hash": work.hash,
+                "passages": len(work.passages),
+                "status": "pending",
+                "ingested_at": time.time(),
+            }
+            records.append((work.id, a.text, mean, meta))
+        self.store.put_articles(records)
+        self.store.upsert_passages(
+            [p for work, *_ in kept for p in work.passages],
+            np.concatenate([vecs for _, vecs, _, _ in kept]),
+            [s for _, _, svecs, _ in kept for s in svecs],
+            [work.hash for work, *_ in kept for _ in work.passages],
+        )
+        for work, *_ in kept:
+            # Only an article stored before can have passages of another version (a record
+            # left half-written by a crash was deleted by _recover before this run wrote).
+            if work.existed:
+                self.store.delete_passages(work.id, keep_hash=work.hash)
+        self.store.update_articles([work.id for work, *_ in kept], status="complete")
+        for work, *_ in kept:
+            if not work.article.path:  # records from files are swept once the file is read
+                for old in work.stale_ids:
+                    self.store.delete_article(old)
 
     def _remove_missing_records(
         self,

@@ -262,14 +262,19 @@ class ChromaStore:
         passages: list[Passage],
         embeddings: np.ndarray,
         sentence_vectors: list[np.ndarray],
-        content_hash: str,
+        content_hashes: list[str],
     ) -> None:
-        """Write passages with their vectors (idempotent: ids are stable)."""
+        """Write passages with their vectors (idempotent: ids are stable).
+
+        ``content_hashes[i]`` is the hash of the article text ``passages[i]`` was cut from.
+        """
         col, _ = self._collections()
         for i in range(0, len(passages), _BATCH):
             chunk = passages[i : i + _BATCH]
             metas = []
-            for p, svecs in zip(chunk, sentence_vectors[i : i + _BATCH], strict=True):
+            svecs_chunk = sentence_vectors[i : i + _BATCH]
+            hashes = content_hashes[i : i + _BATCH]
+            for p, svecs, content_hash in zip(chunk, svecs_chunk, hashes, strict=True):
                 meta = {k: v for k, v in asdict(p).items() if k not in ("id", "text", "sentences")}
                 meta["sents"] = json.dumps([list(x) for x in p.sentences])
                 meta["svec"] = pack_vectors(svecs)
@@ -377,29 +382,45 @@ class ChromaStore:
         self, article_id: str, text: str, vector: np.ndarray, meta: dict[str, Any]
     ) -> None:
         """Write or replace an article record."""
+        self.put_articles([(article_id, text, vector, meta)])
+
+    def put_articles(self, records: list[tuple[str, str, np.ndarray, dict[str, Any]]]) -> None:
+        """Write or replace article records ``(id, text, mean vector, meta)`` in one call."""
+        if not records:
+            return
         _, col = self._collections()
-        meta = dict(meta)
-        meta["published_ts"] = published_ts(meta.get("published"))
+        metas = []
+        for _, _, _, meta in records:
+            meta = dict(meta)
+            meta["published_ts"] = published_ts(meta.get("published"))
+            metas.append(_clean_meta(meta))
         self._call(
             col.upsert,
-            ids=[article_id],
-            documents=[text],
-            embeddings=[np.asarray(vector, dtype=np.float32)],
-            metadatas=[_clean_meta(meta)],
+            ids=[r[0] for r in records],
+            documents=[r[1] for r in records],
+            embeddings=np.stack([np.asarray(r[2], dtype=np.float32) for r in records]),
+            metadatas=metas,
         )
 
     def set_article_status(self, article_id: str, status: str) -> None:
         """Mark an article ``pending`` or ``complete``."""
-        self.update_article(article_id, status=status)
+        self.update_articles([article_id], status=status)
 
     def update_article(self, article_id: str, **changes: Any) -> None:
-        """Change some metadata fields of an article record (no-op if it does not exist).
+        """Change some metadata fields of an article record (no-op if it does not exist)."""
+        self.update_articles([article_id], **changes)
+
+    def update_articles(self, article_ids: list[str], **changes: Any) -> None:
+        """Set the same metadata fields on several article records in one call.
 
         Chroma merges the given keys into the stored metadata and skips unknown ids, so no
         read is needed first.
         """
+        if not article_ids:
+            return
         _, col = self._collections()
-        self._call(col.update, ids=[article_id], metadatas=[_clean_meta(changes)])
+        meta = _clean_meta(changes)
+        self._call(col.update, ids=list(article_ids), metadatas=[dict(meta) for _ in article_ids])
 
     def _article_rows(self, res) -> list[dict[str, Any]]:
         docs = res.get("documents") or [None] * len(res["ids"])
@@ -410,11 +431,16 @@ class ChromaStore:
 
     def get_article(self, article_id: str, with_text: bool = False) -> dict[str, Any] | None:
         """An article record (id, meta, and text when asked) or None."""
+        return self.get_articles([article_id], with_text).get(article_id)
+
+    def get_articles(self, article_ids: list[str], with_text: bool = False) -> dict[str, dict]:
+        """The records that exist among ``article_ids``, by id, read in one call."""
+        if not article_ids:
+            return {}
         _, col = self._collections()
         include = ["metadatas", "documents"] if with_text else ["metadatas"]
-        res = self._call(col.get, ids=[article_id], include=include)
-        rows = self._article_rows(res)
-        return rows[0] if rows else None
+        res = self._call(col.get, ids=list(dict.fromkeys(article_ids)), include=include)
+        return {row["id"]: row for row in self._article_rows(res)}
 
     def find_articles(self, where: dict[str, Any], with_text: bool = False) -> list[dict[str, Any]]:
         """Article records matching a metadata filter."""
@@ -424,23 +450,36 @@ class ChromaStore:
 
     def nearest_articles(self, vector: np.ndarray, n: int = 3) -> list[tuple[dict, float]]:
         """Articles whose mean vector is closest to ``vector``, with cosine similarity."""
+        return self.nearest_articles_many(np.asarray(vector)[None, :], n)[0]
+
+    def nearest_articles_many(
+        self, vectors: np.ndarray, n: int = 3
+    ) -> list[list[tuple[dict, float]]]:
+        """``nearest_articles`` for each row of ``vectors``, in one query."""
+        if len(vectors) == 0:
+            return []
         _, col = self._collections()
         count = self._call(col.count)
         if count == 0:
-            return []
+            return [[] for _ in vectors]
         res = self._call(
             col.query,
-            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            query_embeddings=np.asarray(vectors, dtype=np.float32),
             n_results=min(n, count),
             include=["documents", "metadatas", "distances"],
         )
-        rows = (res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0])
-        found = zip(*rows, strict=True)
-        return [
-            ({"id": aid, "text": doc, "meta": meta}, 1.0 - float(dist))
-            for aid, doc, meta, dist in found
-            if meta is not None  # an article deleted by another process
-        ]
+        out = []
+        for rows in zip(
+            res["ids"], res["documents"], res["metadatas"], res["distances"], strict=True
+        ):
+            out.append(
+                [
+                    ({"id": aid, "text": doc, "meta": meta}, 1.0 - float(dist))
+                    for aid, doc, meta, dist in zip(*rows, strict=True)
+                    if meta is not None  # an article deleted by another process
+                ]
+            )
+        return out
 
     def delete_article(self, article_id: str) -> None:
         """Delete an article and all its passages (passages first).
