@@ -180,3 +180,32 @@ def test_bm25_cache_follows_another_instance(tmp_path):
     assert state["generation"] == first.store.generation() and state["count"] == count
     third = make_service(home)
     assert "Grey glacier" in third.search("Grey glacier", k=1)[0].passage.text
+
+
+def test_bm25_index_from_token_ids_matches_bm25s():
+    import bm25s
+    import numpy as np
+
+    from retrieval.lexical import bm25_retriever
+
+    rng = np.random.default_rng(3)
+    vocab = {f"t{i}": i for i in range(300)}
+    # Zipf-like token draws, so frequent and rare terms, repeats within a document, and
+    # a never-used token all occur; document lengths vary from 1 to 80.
+    docs = [
+        np.minimum(rng.zipf(1.3, size=rng.integers(1, 80)) - 1, 298).astype(np.int32)
+        for _ in range(400)
+    ]
+    ours = bm25_retriever(docs, dict(vocab))
+    reference = bm25s.BM25(k1=1.2, b=0.75)
+    reference.index(
+        bm25s.tokenization.Tokenized(ids=[d.tolist() for d in docs], vocab=dict(vocab)),
+        show_progress=False,
+    )
+    for key in ("indices", "indptr"):
+        assert np.array_equal(ours.scores[key], reference.scores[key])
+    np.testing.assert_allclose(ours.scores["data"], reference.scores["data"], rtol=1e-6)
+    assert ours.scores["num_docs"] == reference.scores["num_docs"] == 400
+    assert ours.vocab_dict == reference.vocab_dict  # both add the empty token
+    for query in (["t0", "t5"], ["t42"], ["t1", "t1", "t250"], ["t299"]):
+        np.testing.assert_allclose(ours.get_scores(query), reference.get_scores(query), rtol=1e-6)
