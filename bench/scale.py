@@ -23,6 +23,8 @@ from pathlib import Path
 from common import ROOT, emit, summary
 
 PASSAGES_PER_ARTICLE = 3.0
+# Articles per generated file: bounds one ingest call, and progress survives an interruption.
+MAX_ARTICLES_PER_BATCH = 3000
 
 
 def grow(home: Path, target: int, seed_offset: list[int]) -> float:
@@ -34,6 +36,7 @@ def grow(home: Path, target: int, seed_offset: list[int]) -> float:
     spent = 0.0
     while (have := service.store.passage_count()) < target:
         articles = max(10, int((target - have) / PASSAGES_PER_ARTICLE) + 1)
+        articles = min(articles, MAX_ARTICLES_PER_BATCH)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"batch-{seed_offset[0]}.jsonl"
             subprocess.run(
@@ -99,9 +102,16 @@ def probe(home: Path) -> dict:
 
 
 def main() -> None:
+    # The scale indexes are built and queried with the int8 ONNX backend: building 100k
+    # passages with torch would take hours here. Set the variable to measure another backend.
+    os.environ.setdefault("DATELINE_INDEX__EMBEDDING_BACKEND", "onnx-int8")
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--home", type=Path, default=Path(tempfile.gettempdir()) / "dateline-scale")
     parser.add_argument("--phases", default="1000,10000,100000")
+    parser.add_argument("--json", action="store_true", help="print rows as JSON (run_all.py)")
+    parser.add_argument(
+        "--no-add", action="store_true", help="skip timing ~1k added passages at the end"
+    )
     args = parser.parse_args()
     phases = [int(x) for x in args.phases.split(",")]
     args.home.mkdir(parents=True, exist_ok=True)
@@ -128,6 +138,9 @@ def main() -> None:
                         "rss_mb": round(result["rss_mb"]),
                     }
                 )
+    if args.no_add:
+        emit(rows)
+        return
     # Incremental cost at the largest size: ~1k more passages, then the first search in a
     # fresh process (which finds the BM25 cache already brought up to date by the ingest).
     from bot.service import DatelineService
