@@ -37,7 +37,7 @@ class Embedder:
     export of the same model on onnxruntime in fp32 or int8 (no torch import).
     """
 
-    def __init__(self, backend: str = "torch", batch_size: int = 64, threads: int | None = None):
+    def __init__(self, backend: str = "torch", batch_size: int = 16, threads: int | None = None):
         self.backend = backend
         self.batch_size = batch_size
         self.threads = threads
