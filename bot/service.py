@@ -168,12 +168,12 @@ class DatelineService:
     def remove(self, ref: str) -> list[ArticleInfo]:
         """Remove the articles whose id, key or file path is ``ref``; returns what was removed."""
         path = str(Path(ref).expanduser().resolve())
-        by_key = {r["id"] for r in self.store.find_articles({"key": ref})}
-        matches = [a for a in self.articles() if a.id == ref or a.path == path or a.id in by_key]
+        found = self.store.list_articles(ids=[ref])
+        found += self.store.list_articles(where={"$or": [{"key": ref}, {"path": path}]})
+        matches = list({a.id: a for a in found}.values())
         lock = self.ingestor.lock()
         try:
-            for a in matches:
-                self.store.delete_article(a.id)
+            self.store.delete_articles([a.id for a in matches])
             if matches:
                 self.store.bump_generation()
         finally:

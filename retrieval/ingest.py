@@ -175,7 +175,7 @@ class Ingestor:
         self.overlap = overlap
         self.near_duplicate = near_duplicate
         self.lock_path = lock_path or (store.home / "ingest.lock")
-        # Called on the writer thread with each article's passages once they are stored
+        # Called on the writer thread with each group's passages once they are stored
         # (the service uses it to tokenize them for BM25 while the model is busy).
         self.on_written = on_written
 
@@ -240,8 +240,7 @@ class Ingestor:
 
     def _recover(self) -> int:
         pending = self.store.find_articles({"status": "pending"})
-        for rec in pending:
-            self.store.delete_article(rec["id"])
+        self.store.delete_articles([rec["id"] for rec in pending])
         return len(pending)
 
     def _lookup(self, articles: list[Article]) -> tuple[dict[str, dict], dict[str, list[str]]]:
@@ -435,10 +434,10 @@ class Ingestor:
             seen.append((work, mean, mine))
             kept.append((work, vecs, svecs, mean))
         self._write_articles(kept)
-        for work, *_ in kept:
-            report.passages += len(work.passages)
-            if self.on_written is not None:
-                self.on_written(work.passages)
+        stored = [p for work, *_ in kept for p in work.passages]
+        report.passages += len(stored)
+        if self.on_written is not None and stored:
+            self.on_written(stored)
         return [work.release() for work, *_ in kept]
 
     def _near_duplicate(
@@ -514,10 +513,10 @@ class Ingestor:
             if work.existed:
                 self.store.delete_passages(work.id, keep_hash=work.hash)
         self.store.update_articles([work.id for work, *_ in kept], status="complete")
-        for work, *_ in kept:
-            if not work.article.path:  # records from files are swept once the file is read
-                for old in work.stale_ids:
-                    self.store.delete_article(old)
+        # Records from files are swept once the whole file has been read.
+        self.store.delete_articles(
+            [old for work, *_ in kept if not work.article.path for old in work.stale_ids]
+        )
 
     def _remove_missing_records(
         self,
@@ -533,14 +532,16 @@ class Ingestor:
         (same key) count as updates, the rest as removals.
         """
         replaced = {sid for w in written for sid in w.stale_ids}
-        swept: set[str] = set()
-        for path in sorted(paths):
-            for rec in self.store.find_articles({"path": path}):
+        swept: list[str] = []
+        ordered = sorted(paths)
+        for i in range(0, len(ordered), _LOOKUP_GROUP):
+            chunk = ordered[i : i + _LOOKUP_GROUP]
+            for rec in self.store.find_articles({"path": {"$in": chunk}}):
                 holder = claimed.get(rec["id"])
-                if holder is not None and holder.path == path:
+                if holder is not None and holder.path == rec["meta"].get("path"):
                     continue
-                self.store.delete_article(rec["id"])
-                swept.add(rec["id"])
+                swept.append(rec["id"])
                 if rec["id"] not in replaced:
                     report.removed += 1
-        return swept
+        self.store.delete_articles(swept)
+        return set(swept)

@@ -482,28 +482,39 @@ class ChromaStore:
         return out
 
     def delete_article(self, article_id: str) -> None:
-        """Delete an article and all its passages (passages first).
+        """Delete an article and all its passages."""
+        self.delete_articles([article_id])
 
-        The record is marked ``pending`` first: if the process dies half-way, the next
+    def delete_articles(self, article_ids: list[str]) -> None:
+        """Delete articles and all their passages (passages first), a few calls per 1,000.
+
+        The records are marked ``pending`` first: if the process dies half-way, the next
         ingest finishes the deletion instead of keeping a record without passages.
         """
-        _, col = self._collections()
-        self.set_article_status(article_id, "pending")
-        self.delete_passages(article_id)
-        self._call(col.delete, ids=[article_id])
+        ids = list(dict.fromkeys(article_ids))
+        passages, articles = self._collections()
+        for i in range(0, len(ids), _BATCH):
+            chunk = ids[i : i + _BATCH]
+            self.update_articles(chunk, status="pending")
+            self._call(passages.delete, where={"article_id": {"$in": chunk}})
+            self._call(articles.delete, ids=chunk)
 
     def article_count(self) -> int:
         """How many article records exist."""
         _, col = self._collections()
         return self._call(col.count)
 
-    def list_articles(self) -> list[ArticleInfo]:
-        """Every complete article, newest first."""
+    def list_articles(
+        self, where: dict[str, Any] | None = None, ids: list[str] | None = None
+    ) -> list[ArticleInfo]:
+        """Every complete article (or those with these ids / matching a filter), newest first."""
         _, col = self._collections()
         out: list[ArticleInfo] = []
         offset = 0
         while True:
-            res = self._call(col.get, include=["metadatas"], limit=_BATCH, offset=offset)
+            res = self._call(
+                col.get, ids=ids, where=where, include=["metadatas"], limit=_BATCH, offset=offset
+            )
             if not res["ids"]:
                 break
             for aid, meta in zip(res["ids"], res["metadatas"], strict=True):
