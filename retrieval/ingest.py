@@ -118,7 +118,7 @@ def _claim(article: Article) -> Article:
 
 
 def _halves(batch: list[_Work]) -> list[list[_Work]]:
-    """``batch`` cut in two at the article closest to half its passages (empty parts dropped)."""
+    """``batch`` cut in two at the first article boundary past half its passages."""
     total = sum(len(w.passages) for w in batch)
     seen, cut = 0, len(batch)
     for i, work in enumerate(batch):
