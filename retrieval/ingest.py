@@ -286,7 +286,7 @@ class Ingestor:
                     )
                     return None
                 if same_hash:
-                    self.store.update_article(aid, key=article.key)
+                    self.store.update_articles([aid], key=article.key)
             if same_hash:
                 claimed[aid] = _claim(article)
                 report.unchanged += 1
@@ -421,7 +421,7 @@ class Ingestor:
             offset = end
         means = np.stack([p[3] for p in parts])
         means /= np.linalg.norm(means, axis=1, keepdims=True).clip(1e-12)
-        nearest = self.store.nearest_articles_many(means, n=3)
+        nearest = self.store.nearest_articles(means, n=3)
         kept, seen = [], []
         for (work, vecs, svecs, _), mean, near in zip(parts, means, nearest, strict=True):
             mine = shingles(work.article.text)

@@ -378,12 +378,6 @@ class ChromaStore:
 
     # -- articles ---------------------------------------------------------------------------
 
-    def put_article(
-        self, article_id: str, text: str, vector: np.ndarray, meta: dict[str, Any]
-    ) -> None:
-        """Write or replace an article record."""
-        self.put_articles([(article_id, text, vector, meta)])
-
     def put_articles(self, records: list[tuple[str, str, np.ndarray, dict[str, Any]]]) -> None:
         """Write or replace article records ``(id, text, mean vector, meta)`` in one call."""
         if not records:
@@ -401,14 +395,6 @@ class ChromaStore:
             embeddings=np.stack([np.asarray(r[2], dtype=np.float32) for r in records]),
             metadatas=metas,
         )
-
-    def set_article_status(self, article_id: str, status: str) -> None:
-        """Mark an article ``pending`` or ``complete``."""
-        self.update_articles([article_id], status=status)
-
-    def update_article(self, article_id: str, **changes: Any) -> None:
-        """Change some metadata fields of an article record (no-op if it does not exist)."""
-        self.update_articles([article_id], **changes)
 
     def update_articles(self, article_ids: list[str], **changes: Any) -> None:
         """Set the same metadata fields on several article records in one call.
@@ -448,14 +434,9 @@ class ChromaStore:
         include = ["metadatas", "documents"] if with_text else ["metadatas"]
         return self._article_rows(self._call(col.get, where=where, include=include))
 
-    def nearest_articles(self, vector: np.ndarray, n: int = 3) -> list[tuple[dict, float]]:
-        """Articles whose mean vector is closest to ``vector``, with cosine similarity."""
-        return self.nearest_articles_many(np.asarray(vector)[None, :], n)[0]
-
-    def nearest_articles_many(
-        self, vectors: np.ndarray, n: int = 3
-    ) -> list[list[tuple[dict, float]]]:
-        """``nearest_articles`` for each row of ``vectors``, in one query."""
+    def nearest_articles(self, vectors: np.ndarray, n: int = 3) -> list[list[tuple[dict, float]]]:
+        """For each row of ``vectors``, the ``n`` articles whose mean vector is closest,
+        with cosine similarity, in one query."""
         if len(vectors) == 0:
             return []
         _, col = self._collections()
@@ -480,10 +461,6 @@ class ChromaStore:
                 ]
             )
         return out
-
-    def delete_article(self, article_id: str) -> None:
-        """Delete an article and all its passages."""
-        self.delete_articles([article_id])
 
     def delete_articles(self, article_ids: list[str]) -> None:
         """Delete articles and all their passages (passages first), a few calls per 1,000.
