@@ -243,9 +243,11 @@ class Ingestor:
         self.store.delete_articles([rec["id"] for rec in pending])
         return len(pending)
 
-    def _lookup(self, articles: list[Article]) -> tuple[dict[str, dict], dict[str, list[str]]]:
-        """The stored records of these articles (by id) and the ids stored under their keys."""
-        ids = [article_id(a.text, a.url) for a in articles]
+    def _lookup(
+        self, articles: list[Article], ids: list[str]
+    ) -> tuple[dict[str, dict], dict[str, list[str]]]:
+        """The stored records of these articles (``ids``, by id) and the ids stored under
+        their keys."""
         existing = self.store.get_articles(ids)
         keys = list(dict.fromkeys(a.key for a in articles))
         by_key: dict[str, list[str]] = {}
@@ -257,6 +259,7 @@ class Ingestor:
     def _prepare(
         self,
         article: Article,
+        aid: str,
         report: IngestReport,
         claimed: dict[str, Article],
         known: tuple[dict[str, dict], dict[str, list[str]]],
@@ -266,11 +269,11 @@ class Ingestor:
         ``claimed`` maps each article id met so far in this run to the article holding it.
         An id belongs to one place: the same article under another file is a duplicate,
         while under another key of the same file (records added or removed above it in a
-        JSONL file or feed) it has only moved. ``known`` is what ``_lookup`` found.
+        JSONL file or feed) it has only moved. ``aid`` is the article's id and ``known``
+        what ``_lookup`` found.
         """
         text = article.text
         h = content_hash(text)
-        aid = article_id(text, article.url)
         holder = claimed.get(aid)
         if holder is not None:
             report.duplicates.append(Duplicate(article.key, article.title, aid, holder.title, 1.0))
@@ -362,7 +365,10 @@ class Ingestor:
 
             def prepare(group: list[Article | Skipped]):
                 nonlocal batch, pending_texts
-                known = self._lookup([a for a in group if not isinstance(a, Skipped)])
+                articles = [a for a in group if not isinstance(a, Skipped)]
+                ids = [article_id(a.text, a.url) for a in articles]
+                known = self._lookup(articles, ids)
+                next_id = iter(ids)
                 for item in group:
                     if isinstance(item, Skipped):
                         report.skipped.append(item)
@@ -370,7 +376,7 @@ class Ingestor:
                         continue
                     if item.path:
                         paths.add(item.path)
-                    work = self._prepare(item, report, claimed, known)
+                    work = self._prepare(item, next(next_id), report, claimed, known)
                     notify("article", item.title or item.key)
                     if work is None:
                         continue
@@ -416,14 +422,13 @@ class Ingestor:
         parts, offset = [], 0
         for work in batch:
             end = offset + len(work.passages)
-            mean = vectors[offset:end].mean(axis=0)
-            parts.append((work, vectors[offset:end], sentence_vectors[offset:end], mean))
+            parts.append((work, vectors[offset:end], sentence_vectors[offset:end]))
             offset = end
-        means = np.stack([p[3] for p in parts])
+        means = np.stack([vecs.mean(axis=0) for _, vecs, _ in parts])
         means /= np.linalg.norm(means, axis=1, keepdims=True).clip(1e-12)
         nearest = self.store.nearest_articles(means, n=3)
         kept, seen = [], []
-        for (work, vecs, svecs, _), mean, near in zip(parts, means, nearest, strict=True):
+        for (work, vecs, svecs), mean, near in zip(parts, means, nearest, strict=True):
             mine = shingles(work.article.text)
             dup = self._near_duplicate(work, mean, mine, seen, near, claimed)
             if dup is not None:
