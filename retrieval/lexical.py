@@ -107,6 +107,13 @@ def lexical_text(text: str, title: str | None) -> str:
     return f"{title}\n{text}" if title else text
 
 
+def _tokenize_rows(rows) -> list[tuple[str, list[str]]]:
+    """(id, tokens) for each (id, text, title) row."""
+    rows = list(rows)
+    tokenized = tokenize([lexical_text(text, title) for _, text, title in rows])
+    return [(pid, toks) for (pid, _, _), toks in zip(rows, tokenized, strict=True)]
+
+
 @dataclass
 class LexicalHits:
     """Passage ids and BM25 scores, best first, the best score for the query, and the
@@ -219,12 +226,10 @@ class BM25Index:
     def pretokenize(self, rows) -> None:
         """Tokenize (id, text, title) rows ahead of the next update, e.g. while ingest is
         still encoding, so that the update only has to re-index."""
-        rows = list(rows)
-        texts = [lexical_text(text, title) for _, text, title in rows]
-        tokenized = tokenize(texts)
+        tokenized = _tokenize_rows(rows)
         with self._lock:
             self._load_tokens()
-            for (pid, _, _), toks in zip(rows, tokenized, strict=True):
+            for pid, toks in tokenized:
                 self._tokens[pid] = self._token_ids(toks)
 
     def _token_ids(self, tokens: list[str]) -> np.ndarray:
@@ -238,9 +243,7 @@ class BM25Index:
         tokens = {pid: t for pid, t in self._tokens.items() if pid in wanted}
         new_ids = [pid for pid in all_ids if pid not in tokens]
         for i in range(0, len(new_ids), 5000):
-            rows = list(fetch_rows(new_ids[i : i + 5000]))
-            texts = [lexical_text(text, title) for _, text, title in rows]
-            for (pid, _, _), toks in zip(rows, tokenize(texts), strict=True):
+            for pid, toks in _tokenize_rows(fetch_rows(new_ids[i : i + 5000])):
                 tokens[pid] = self._token_ids(toks)
         ids = [pid for pid in all_ids if pid in tokens]
         retriever = bm25_retriever([tokens[pid] for pid in ids], self._vocab) if ids else None
