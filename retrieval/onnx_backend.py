@@ -22,12 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.embeddings import DIMENSIONS
 from retrieval.errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
 
 MAX_SEQ_LENGTH = 256  # the model's sentence_bert_config.json
-DIMENSIONS = 384
 
 
 def _available_cpus() -> int:
