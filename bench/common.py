@@ -38,6 +38,54 @@ def summary(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
 
 
+def time_questions(service, qs: list[str], runs: int = 3) -> dict[str, list[tuple[float, float]]]:
+    """Warm latency of ``service.search`` and ``service.ask`` over ``qs``, in ms.
+
+    Every question is asked once to warm up; then both calls are timed over all of them,
+    ``runs`` times. Returns ``{"search": [(p50, p95), ...], "ask": [...]}``, one pair per run.
+    """
+    import time
+
+    import numpy as np
+
+    for q in qs:
+        service.ask(q)
+    results: dict[str, list[tuple[float, float]]] = {"search": [], "ask": []}
+    for _ in range(runs):
+        for name, fn in (("search", service.search), ("ask", service.ask)):
+            times = []
+            for q in qs:
+                started = time.perf_counter()
+                fn(q)
+                times.append((time.perf_counter() - started) * 1000)
+            results[name].append((float(np.percentile(times, 50)), float(np.percentile(times, 95))))
+    return results
+
+
+def latency_rows(results: dict, passages: int, targets: dict, **extra) -> list[dict]:
+    """Table rows (p50 and p95 of search and of a complete answer) from ``time_questions``.
+
+    ``targets`` maps ``(name, pct)`` such as ``("ask", "p50")`` to a target; ``extra``
+    fields (``rss_mb``) go on every row.
+    """
+    rows = []
+    for name, label in (("search", "search"), ("ask", "complete extractive answer")):
+        for i, pct in enumerate(("p50", "p95")):
+            median, low, high = summary([r[i] for r in results[name]])
+            rows.append(
+                {
+                    "figure": f"{label} {pct}, {passages} passages",
+                    "median": median,
+                    "min": low,
+                    "max": high,
+                    "unit": "ms",
+                    "target": targets.get((name, pct), ""),
+                    **extra,
+                }
+            )
+    return rows
+
+
 def print_table(title: str, header: list[str], rows: list[list]) -> None:
     """A plain-text table."""
     cells = [header] + [[f"{c:.3f}" if isinstance(c, float) else str(c) for c in r] for r in rows]

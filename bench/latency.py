@@ -8,10 +8,8 @@ Run: ``python bench/latency.py``.
 from __future__ import annotations
 
 import tempfile
-import time
 
-import numpy as np
-from common import emit, eval_dir, questions, summary
+from common import emit, eval_dir, latency_rows, questions, time_questions
 
 
 def main(runs: int = 3, count: int = 200) -> None:
@@ -22,34 +20,10 @@ def main(runs: int = 3, count: int = 200) -> None:
     with tempfile.TemporaryDirectory(prefix="dateline-latency-") as home:
         service = DatelineService(load_settings(home=home))
         service.ingest_paths([eval_dir() / "corpus"])
-        for q in qs:
-            service.ask(q)
-        results = {"search": [], "ask": []}
-        for _ in range(runs):
-            for name, fn in (("search", service.search), ("ask", service.ask)):
-                times = []
-                for q in qs:
-                    started = time.perf_counter()
-                    fn(q)
-                    times.append((time.perf_counter() - started) * 1000)
-                results[name].append((np.percentile(times, 50), np.percentile(times, 95)))
+        results = time_questions(service, qs, runs)
         passages = service.store.passage_count()
-    rows = []
     targets = {("ask", "p50"): "<= 30", ("ask", "p95"): "<= 60"}
-    for name, label in (("search", "search"), ("ask", "complete extractive answer")):
-        for i, pct in enumerate(("p50", "p95")):
-            median, low, high = summary([float(r[i]) for r in results[name]])
-            rows.append(
-                {
-                    "figure": f"{label} {pct}, {passages} passages",
-                    "median": median,
-                    "min": low,
-                    "max": high,
-                    "unit": "ms",
-                    "target": targets.get((name, pct), ""),
-                }
-            )
-    emit(rows)
+    emit(latency_rows(results, passages, targets))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, emit, summary
+from common import ROOT, emit, latency_rows, summary
 
 PASSAGES_PER_ARTICLE = 3.0
 # Articles per generated file: bounds one ingest call, and progress survives an interruption.
@@ -63,22 +63,14 @@ def grow(home: Path, target: int, seed_offset: list[int]) -> float:
 
 
 PROBE = r"""
-import json, os, sys, time
-sys.path.insert(0, sys.argv[2])
-import numpy as np
+import json, sys
+sys.path[:0] = [sys.argv[2], sys.argv[2] + "/bench"]
+from common import time_questions
 from config import load_settings
 from bot.service import DatelineService
 qs = [json.loads(l)["question"] for l in open(sys.argv[3])][:200]
 svc = DatelineService(load_settings(home=sys.argv[1]))
-for q in qs:
-    svc.ask(q)
-out = {"search": [], "ask": []}
-for _ in range(3):
-    for name, fn in (("search", lambda q: svc.search(q)), ("ask", lambda q: svc.ask(q))):
-        times = []
-        for q in qs:
-            t = time.perf_counter(); fn(q); times.append((time.perf_counter() - t) * 1000)
-        out[name].append((float(np.percentile(times, 50)), float(np.percentile(times, 95))))
+out = time_questions(svc, qs, runs=3)
 # VmHWM, not ru_maxrss: ru_maxrss survives exec, so it would report the parent's peak.
 hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")][0]
 out["rss_mb"] = int(hwm.split()[1]) / 1024
@@ -122,22 +114,8 @@ def main() -> None:
         print(f"growing to {target} passages in {args.home}", file=sys.stderr, flush=True)
         grow(args.home, target, offset)
         result = probe(args.home)
-        targets = {("ask", 100000): "<= 80 (p50)"}
-        for name in ("search", "ask"):
-            for i, pct in enumerate(("p50", "p95")):
-                median, low, high = summary([r[i] for r in result[name]])
-                label = "search" if name == "search" else "complete extractive answer"
-                rows.append(
-                    {
-                        "figure": f"{label} {pct}, {result['passages']} passages",
-                        "median": median,
-                        "min": low,
-                        "max": high,
-                        "unit": "ms",
-                        "target": targets.get((name, target), "") if pct == "p50" else "",
-                        "rss_mb": round(result["rss_mb"]),
-                    }
-                )
+        targets = {("ask", "p50"): "<= 80"} if target == 100000 else {}
+        rows += latency_rows(result, result["passages"], targets, rss_mb=round(result["rss_mb"]))
     if args.no_add:
         emit(rows)
         return
