@@ -102,11 +102,13 @@ def run_dateline(
     home: Path | None = None,
     timeout: float = 120,
     env: dict[str, str] | None = None,
+    text: bool = True,
 ) -> subprocess.CompletedProcess:
+    """Run ``dateline`` to completion; output as text, or as bytes with ``text=False``."""
     return subprocess.run(
         dateline_cmd(*args, home=home),
         capture_output=True,
-        text=True,
+        text=text,
         timeout=timeout,
         env=env or cli_env(),
         cwd=ROOT,

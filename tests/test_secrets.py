@@ -13,7 +13,6 @@ import io
 import json
 import logging
 import secrets
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from bot.discord_bot import DatelineBot
 from bot.errors import ConfigError, DatelineError, user_message
 from bot.redact import REDACTED, RedactingFilter, install_log_redaction, redact
 from config.settings import Settings
-from tests.helpers import ROOT, cli_env, dateline_cmd, make_service, seed_home
+from tests.helpers import cli_env, make_service, run_dateline, seed_home
 from tests.openai_stub import OpenAIStub, _Handler
 
 TOKEN = f"MTk{secrets.token_hex(12)}.G{secrets.token_hex(3)}.{secrets.token_urlsafe(27)}"
@@ -112,8 +111,7 @@ def test_ask_json_and_debug_logs_hold_no_secret(tmp_path_factory, stub: dict) ->
             DATELINE_LOG_LEVEL="DEBUG",
         )
         args = ("ask", "--json", "--llm", "openai:test-model", "Who is Song Tao?")  # DEBUG logs
-        cmd = dateline_cmd(*args, home=home)
-        result = subprocess.run(cmd, capture_output=True, env=env, cwd=ROOT, timeout=120)
+        result = run_dateline(*args, home=home, env=env, timeout=120, text=False)
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
     answer = json.loads(result.stdout)
     assert "Song Tao" in answer["answer"]
@@ -129,13 +127,7 @@ def test_ask_json_and_debug_logs_hold_no_secret(tmp_path_factory, stub: dict) ->
 def test_discord_login_failures_hold_no_secret(tmp_path: Path) -> None:
     """The real binary with a token Discord cannot accept (or cannot even be reached)."""
     env = cli_env(DISCORD_TOKEN=TOKEN, OPENAI_API_KEY=API_KEY, DATELINE_LOG_LEVEL="DEBUG")
-    result = subprocess.run(
-        dateline_cmd("-v", "discord", home=tmp_path),
-        capture_output=True,
-        env=env,
-        cwd=ROOT,
-        timeout=90,
-    )
+    result = run_dateline("-v", "discord", home=tmp_path, env=env, timeout=90, text=False)
     assert result.returncode in (1, 2), result.stderr[-2000:]
     assert_clean(result.stdout, result.stderr)
     last = result.stderr.decode().strip().splitlines()[-1]
@@ -145,13 +137,7 @@ def test_discord_login_failures_hold_no_secret(tmp_path: Path) -> None:
 
 def test_config_output_holds_no_secret(tmp_path: Path) -> None:
     env = cli_env(DISCORD_TOKEN=TOKEN, OPENAI_API_KEY=API_KEY)
-    result = subprocess.run(
-        dateline_cmd("-v", "config", home=tmp_path),
-        capture_output=True,
-        env=env,
-        cwd=ROOT,
-        timeout=60,
-    )
+    result = run_dateline("-v", "config", home=tmp_path, env=env, timeout=60, text=False)
     assert result.returncode == 0
     settings = json.loads(result.stdout.decode().split("\n", 1)[1])
     assert "home" in settings and "discord" in settings
