@@ -24,8 +24,8 @@ _SUMMARY = re.compile(
     re.I,
 )
 _WHY = re.compile(
-    r"^\W*(why|what (?:caused|led to|prompted|triggered|was behind|is behind|drove|explains)|"
-    r"how come|what (?:was|is|were|are) the (?:reason|cause)s?|for what reason)\b",
+    r"(?:^|,\s*)\W*(why|what (?:caused|led to|prompted|triggered|was behind|is behind|drove|"
+    r"explains)|how come|what (?:was|is|were|are) the (?:reason|cause)s?|for what reason)\b",
     re.I,
 )
 _SAID = re.compile(
@@ -92,12 +92,12 @@ def topic_of(question: str, frame: TimeFrame) -> str:
 def read_intent(question: str, frame: TimeFrame) -> Intent:
     """The :class:`Intent` of ``question``, given what it says about time."""
     speaker = speaker_of(question)
-    if frame.timeline:
-        kind = "timeline"
-    elif _WHY.search(question):
+    if _WHY.search(question):
         kind = "why"
     elif speaker:
         kind = "who_said"
+    elif frame.timeline:
+        kind = "timeline"
     elif _SUMMARY.search(question):
         kind = "summary"
     elif frame.recency:

@@ -30,6 +30,7 @@ MAX_TIMELINE_LINES = 8
 MAX_SUMMARY_REPORTS = 4
 SUMMARY_WORDS = 220
 NEWEST_EXTRA_SENTENCES = 2
+WHY_LOOKAHEAD = 3
 SAME_REPORT_DAYS = 2
 
 _CAUSE = re.compile(
@@ -205,6 +206,31 @@ def summary_reports(rows: Sequence[Row], hits: Sequence[Hit]) -> list[Row]:
         if newest not in chosen:
             chosen.append(newest)
     return sorted(chosen, key=lambda r: (_date_of(hits[r[1]]), r[0]), reverse=True)
+
+
+def why(rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: int) -> list[Quote]:
+    """The best sentence, and the sentence after it in the same report that gives the cause
+    (news states an event, then says why): the first of the next few with a cause word,
+    else the next one."""
+    if not rows:
+        return []
+    top = rows[0]
+    quotes = [_quote(hits, top, terms, max_words, "")]
+    if _CAUSE.search(top[3]) and len(rows) > 1 and rows[1][0] >= ON_TOPIC * top[0]:
+        second = rows[1]
+        if second[3] != top[3]:
+            quotes.append(_quote(hits, second, terms, max_words, ""))
+        return quotes
+    sentences = hits[top[1]].passage.sentence_texts()
+    following = list(range(top[2] + 1, min(top[2] + 1 + WHY_LOOKAHEAD, len(sentences))))
+    for k in following:
+        if _CAUSE.search(sentences[k]):
+            quotes.append(_quote(hits, (top[0], top[1], k, sentences[k]), terms, max_words, ""))
+            return quotes
+    if following:
+        k = following[0]
+        quotes.append(_quote(hits, (top[0], top[1], k, sentences[k]), terms, max_words, ""))
+    return quotes
 
 
 def lead_sentence(sentences: Sequence[str]) -> str | None:

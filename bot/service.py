@@ -83,7 +83,10 @@ class DatelineService:
         self._llm_lock = threading.Lock()
         self._llms: dict[tuple, object] = {}
         self._search_lock = threading.Lock()
-        self.abstain_rule = AbstainRule(threshold=settings.answer.abstain_threshold)
+        self.abstain_rule = AbstainRule(
+            threshold=settings.answer.abstain_threshold,
+            max_unknown=settings.answer.abstain_unknown_words,
+        )
 
     # -- components, built on first use --------------------------------------------------
 
@@ -249,7 +252,15 @@ class DatelineService:
         best = hits[0]
         covered = set(tokenize([f"{best.passage.title or ''} {best.passage.text}"])[0])
         coverage = sum(idf[t] for t in set(terms) & covered) / mass if mass else 0.0
-        return Evidence(semantic=max(best.best_sentence_sim, 0.0), coverage=coverage)
+        words = {w.lower() for w in re.findall(r"\b[a-z][a-z'-]+\b", question)}
+        unknown = {
+            t for t in self.lexical.unknown(list(set(terms))) if t in words or not t.isalpha()
+        }
+        return Evidence(
+            semantic=max(best.best_sentence_sim, 0.0),
+            coverage=coverage,
+            unknown=len(unknown & {t for t in terms if any(w.startswith(t) for w in words)}),
+        )
 
     def ask(
         self,
@@ -410,6 +421,8 @@ class DatelineService:
             quotes = shapes.summary(rows, hits, self._leads(hits, rows), keep)
         elif kind == "latest" or (frame.recency and kind == "lookup"):
             quotes = shapes.latest(rows, hits, keep, max_words)
+        elif kind == "why":
+            quotes = shapes.why(rows, hits, keep, max_words)
         elif frame.earliest and kind == "lookup":
             quotes = shapes.earliest(rows, hits, keep, max_words)
         if not quotes:

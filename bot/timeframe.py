@@ -76,9 +76,11 @@ _EARLIEST = re.compile(
     r"when (?:\w+ ){0,4}first|began)\b",
     re.I,
 )
+# "When was Korvath arrested, convicted and sentenced?": several events, one "when".
+_EVENT_LIST = re.compile(r"^\W*when\b[^?]*\b\w+ed,\s+\w+ed,?\s+and\s+\w+ed\b", re.I)
 _TIMELINE = re.compile(
     r"\b(timeline|history of|over time|over the (?:years|months|course)|chang(?:e|ed|es)\b|"
-    r"evolv(?:e|ed)|progress(?:ed)?|develop(?:ed|ments)|so far|step by step|"
+    r"evolv(?:e|ed)|progress(?:ed)?|step by step|"
     r"grow|grew|rise over|fall over|when have|when has|how has .* (?:changed|grown|risen))",
     re.I,
 )
@@ -273,7 +275,11 @@ def read_time(question: str, now: date) -> TimeFrame:
         else:
             since, until = first
     earliest = bool(_EARLIEST.search(question)) and not recency
-    timeline = bool(_TIMELINE.search(question)) or len(re.findall(r"\bwhen\b", question, re.I)) > 1
+    timeline = (
+        bool(_TIMELINE.search(question))
+        or len(re.findall(r"\bwhen\b", question, re.I)) > 1
+        or bool(_EVENT_LIST.search(question))
+    )
     if until is not None and until > now:
         until = now
     return TimeFrame(

@@ -59,5 +59,5 @@ def readable(text: str, vocabulary: dict[str, str]) -> str:
         return vocabulary.get(stem.lower(), stem) + suffix
 
     out = _WORD.sub(case, out)
-    out = re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m[1] + m[2].upper(), out)
+    out = re.sub(r"(^|(?<![A-Z]\.[A-Z])[.!?]\s+)([a-z])", lambda m: m[1] + m[2].upper(), out)
     return out

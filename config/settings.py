@@ -97,6 +97,12 @@ class AnswerSettings(BaseModel):
         description="Answer only when (best-sentence cosine + question IDF coverage) / 2 "
         "reaches this; both parts are normalized, so it transfers across corpora.",
     )
+    abstain_unknown_words: int = Field(
+        1,
+        ge=1,
+        description="Abstain when this many of the question's lower-case words appear in no "
+        "indexed passage (what is asked about was never reported).",
+    )
 
 
 class DiscordSettings(BaseModel):

@@ -222,9 +222,6 @@ def test_recency_words(question):
     assert not frame.windowed
 
 
-@pytest.mark.xfail(
-    strict=True, reason="'so far' is in both _RECENCY and _TIMELINE; timeline wins, recency lost"
-)
 @pytest.mark.parametrize(
     "question", ["What is the death toll so far?", "How many people have died so far?"]
 )
@@ -233,9 +230,6 @@ def test_so_far_is_recency(question):
     assert frame.recency and not frame.timeline
 
 
-@pytest.mark.xfail(
-    strict=True, reason="'develop(ed|ments)' in _TIMELINE turns 'latest developments' timeline"
-)
 def test_latest_developments_is_recency():
     frame = read_time("What are the latest developments in the strike?", NOW)
     assert frame.recency and not frame.timeline
