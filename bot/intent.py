@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.followup import content_words
 from bot.timeframe import TimeFrame
 
 Kind = str  # "timeline" | "latest" | "summary" | "why" | "who_said" | "lookup"
@@ -39,7 +40,7 @@ _INTENT_WORDS = re.compile(
     r"\b(latest|current(?:ly)?|now|still|so far|to date|most recent(?:ly)?|newest|recent(?:ly)?|"
     r"news|happened|happening|happen|background|update[sd]?|story|situation|status|"
     r"timeline|history|over time|tell me|summar(?:y|ise|ize)|overview|give me|"
-    r"what's|whats|going on)\b",
+    r"what's|whats|going on|last(?= \w+ed\b| \w+s\b))\b",
     re.I,
 )
 _COUNT = re.compile(
@@ -64,6 +65,7 @@ class Intent:
     kind: Kind
     topic: str
     speaker: str | None = None
+    broad: bool = False
     counts: bool = False
     yes_no: bool = False
     quantity: bool = False
@@ -80,13 +82,12 @@ def speaker_of(question: str) -> str | None:
 
 
 def topic_of(question: str, frame: TimeFrame) -> str:
-    """``question`` without its time expressions and answer-kind words."""
+    """``question`` without its time expressions and answer-kind words (may be empty)."""
     topic = question
     for span in frame.spans:
         topic = topic.replace(span, " ")
     topic = _INTENT_WORDS.sub(" ", topic)
-    topic = " ".join(topic.split())
-    return topic if re.search(r"\w{3,}", topic) else question
+    return " ".join(topic.split())
 
 
 def read_intent(question: str, frame: TimeFrame) -> Intent:
@@ -104,9 +105,12 @@ def read_intent(question: str, frame: TimeFrame) -> Intent:
         kind = "latest"
     else:
         kind = "lookup"
+    topic = topic_of(question, frame)
+    broad = not content_words(topic)  # "What happened in March 2021?": only a time
     return Intent(
         kind=kind,
-        topic=topic_of(question, frame),
+        topic=question if broad else topic,
+        broad=broad,
         speaker=speaker,
         counts=bool(_COUNT.search(question)),
         yes_no=bool(_YES_NO.search(question)),

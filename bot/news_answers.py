@@ -64,7 +64,7 @@ def _lead(hit: Hit, as_of: bool = False) -> str:
     where = f"{day} ({source})" if day and source else day or source or ""
     if not where:
         return ""
-    return f"As of {where}: " if as_of else f"{where}: "
+    return f"As of {where}: " if as_of and day else f"{where}: "
 
 
 def best_per_report(rows: Sequence[Row], hits: Sequence[Hit]) -> list[Row]:

@@ -23,7 +23,7 @@ from bot.abstain import AbstainRule, Evidence
 from bot.answer import Answer, Citation, Retrieved, Turn
 from bot.errors import ConfigError, InvalidQuestionError
 from bot.extractive import Quote, choose_quotes, score_sentences
-from bot.followup import expand_query
+from bot.followup import content_words, expand_query
 from bot.intent import Intent, read_intent
 from bot.timeframe import TimeFrame, read_time
 from bot.wirecopy import cased_vocabulary, readable
@@ -252,14 +252,12 @@ class DatelineService:
         best = hits[0]
         covered = set(tokenize([f"{best.passage.title or ''} {best.passage.text}"])[0])
         coverage = sum(idf[t] for t in set(terms) & covered) / mass if mass else 0.0
-        words = {w.lower() for w in re.findall(r"\b[a-z][a-z'-]+\b", question)}
-        unknown = {
-            t for t in self.lexical.unknown(list(set(terms))) if t in words or not t.isalpha()
-        }
+        common = [w for w in content_words(question) if w.islower()]
+        asked = set(tokenize([" ".join(common)])[0]) if common else set()
         return Evidence(
             semantic=max(best.best_sentence_sim, 0.0),
             coverage=coverage,
-            unknown=len(unknown & {t for t in terms if any(w.startswith(t) for w in words)}),
+            unknown=len(self.lexical.unknown(sorted(asked))),
         )
 
     def ask(
@@ -314,7 +312,8 @@ class DatelineService:
             ],
             search_query=resolved if resolved != question else None,
         )
-        if self.abstain_rule.abstain(self.evidence(search_query, hits)):
+        broad = intent.broad and frame.windowed and not no_report
+        if not hits or (not broad and self.abstain_rule.abstain(self.evidence(search_query, hits))):
             self._abstain(answer, hits)
         elif no_report:
             self._answer_no_report(answer, search_query, hits, frame)
@@ -341,12 +340,13 @@ class DatelineService:
         """
         if frame.windowed:
             since = frame.since.isoformat() if frame.since else filters.since
-            until = min(frame.until + timedelta(days=WINDOW_SLACK_DAYS), frame.now)
+            end = frame.until + timedelta(days=WINDOW_SLACK_DAYS) if frame.until else frame.now
+            until = min(end, frame.now)
             if filters.until and filters.until[:10] < until.isoformat():
                 until = date.fromisoformat(filters.until[:10])
             within = replace(filters, since=since, until=until.isoformat())
             hits = self.searcher.search(query, k, within)
-            if not self.abstain_rule.abstain(self.evidence(query, hits)):
+            if (intent.broad and hits) or not self.abstain_rule.abstain(self.evidence(query, hits)):
                 return hits, False
             anytime = self.searcher.search(query, k, filters)
             return anytime, intent.yes_no and bool(anytime)

@@ -98,10 +98,11 @@ class AnswerSettings(BaseModel):
         "reaches this; both parts are normalized, so it transfers across corpora.",
     )
     abstain_unknown_words: int = Field(
-        1,
-        ge=1,
+        0,
+        ge=0,
         description="Abstain when this many of the question's lower-case words appear in no "
-        "indexed passage (what is asked about was never reported).",
+        "indexed passage (what is asked about was never reported); 0: off. 1 lifts newsroom "
+        "out-of-corpus abstention 0.625 -> 0.667 but costs squad-news 0.07 of answered rate.",
     )
 
 

@@ -583,7 +583,8 @@ def _drop_labels(paragraphs: list[str], title: str | None) -> None:
     title again, or an outlet banner ("Coastal Broadcasting News | By Dana Whitcombe")."""
     while len(paragraphs) > 1:
         first = paragraphs[0].strip()
-        label = len(first.split()) <= _LABEL_WORDS and not _TERMINAL.search(first)
+        short = len(first.split()) <= _LABEL_WORDS and not _TERMINAL.search(first)
+        label = short and bool(title) and _same_title(paragraphs[1], str(title))
         banner = " | " in first and not _TERMINAL.search(first) and len(first.split()) <= 16
         if not (label or banner or (title and _same_title(first, str(title)))):
             break

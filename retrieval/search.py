@@ -23,11 +23,16 @@ from retrieval.store import ChromaStore, StoredPassage, published_ts
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict search to some outlets and/or a published-date range (ISO dates)."""
+    """Restrict search to some outlets and/or a published-date range (ISO dates).
+
+    ``published_by`` is the day a question is asked: articles published after it are left
+    out, while undated ones stay (unlike ``until``, which requires a date).
+    """
 
     sources: tuple[str, ...] = ()
     since: str | None = None
     until: str | None = None
+    published_by: str | None = None
 
     def where(self) -> dict[str, Any] | None:
         """The Chroma ``where`` clause for these filters."""
@@ -57,19 +62,18 @@ class Filters:
             return False
         if self.until and (ts is None or ts > self._ts(self.until)):
             return False
+        if self.published_by and ts is not None and ts > self._ts(self.published_by):
+            return False
         return True
 
     def up_to(self, day: date) -> Filters:
         """These filters, also excluding articles published after ``day``."""
-        bound = day.isoformat()
-        if self.until and self.until[:10] <= bound:
-            return self
-        return replace(self, until=bound)
+        return replace(self, published_by=day.isoformat())
 
     @property
     def active(self) -> bool:
         """Whether any filter is set."""
-        return bool(self.sources or self.since or self.until)
+        return bool(self.sources or self.since or self.until or self.published_by)
 
 
 class HybridSearcher:
@@ -120,8 +124,12 @@ class HybridSearcher:
         n = max(self.candidates, k)
         if vector is None:
             vector = self.embedder.encode_query(query)
+        # Chroma cannot keep undated rows beside a date bound, so "published by" is checked here.
+        dense = self.store.query(vector, n * (2 if filters.published_by else 1), where)
         candidates: dict[str, StoredPassage] = {
-            sp.passage.id: sp for sp in self.store.query(vector, n, where)
+            sp.passage.id: sp
+            for sp in dense
+            if not filters.published_by or filters.accepts(sp.passage.source, sp.passage.published)
         }
         lexical = self.lexical.search(query, n * (4 if filters.active else 1))
         lex_score = dict(zip(lexical.ids, lexical.scores, strict=True))

@@ -33,6 +33,7 @@ CITATION_KEYS = {
     "url",
     "quote",
     "path",
+    "key",
 }
 RETRIEVED_KEYS = {"passage_id", "article_id", "score", "text"}
 HIT_KEYS = {
