@@ -112,10 +112,11 @@ def detect_kind(data: bytes) -> str:
 def parse_feed(data: bytes, url: str) -> ParsedFeed:
     """The entries of an RSS, Atom or JSON Feed document; raises ContentError otherwise."""
     kind = detect_kind(data)
+    problem = None
     if kind == "jsonfeed":
         title, raw = _json_feed(data)
     elif kind == "feed":
-        title, raw = _xml_feed(data, url)
+        title, raw, problem = _xml_feed(data, url)
     elif kind == "html":
         raise ContentError(f"{url}: an HTML page, not a feed")
     elif kind == "binary":
@@ -133,22 +134,28 @@ def parse_feed(data: bytes, url: str) -> ParsedFeed:
             skipped.append(Skipped(f"{url}#{n}", "feed entry has no text"))
         else:
             entries.append(entry)
+    if problem and not entries:  # what the lenient parser recovered holds nothing usable
+        raise ContentError(f"{url}: invalid XML ({problem})")
     return ParsedFeed(title, entries, skipped)
 
 
-def _xml_feed(data: bytes, url: str) -> tuple[str | None, list[Mapping]]:
+def _xml_feed(data: bytes, url: str) -> tuple[str | None, list[Mapping], str | None]:
+    """Title, raw entries and, for a document that is not well-formed, the parser's
+    complaint (feedparser still recovers what it can)."""
     import feedparser
 
     parsed = feedparser.parse(data, response_headers={"content-location": url})
     feed = parsed.get("feed", {})
     entries = parsed.get("entries", [])
-    if not entries and parsed.get("bozo"):
-        reason = parsed.get("bozo_exception")
-        raise ContentError(f"{url}: invalid XML ({' '.join(str(reason).split())})")
+    problem = None
+    if parsed.get("bozo"):
+        problem = " ".join(str(parsed.get("bozo_exception")).split())
+        if not entries:
+            raise ContentError(f"{url}: invalid XML ({problem})")
     title = _clean(feed.get("title"))
     if title and _ANY_TAG.search(title):
         title = _clean(html_to_text(title))
-    return title, entries
+    return title, entries, problem
 
 
 def _json_feed(data: bytes) -> tuple[str | None, list[Mapping]]:
