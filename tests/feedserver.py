@@ -1,8 +1,9 @@
 """A real HTTP server on 127.0.0.1 for the feed tests: routes are set by the test.
 
-Each route answers with its body and headers; one with an ``etag`` answers 304 to a
-matching ``If-None-Match``. A body may be a callable yielding chunks (a 50 MB response
-is streamed, never held). Every request is logged with its headers.
+Each route (matched on the path, without the query) answers with its body and headers;
+one with an ``etag`` answers 304 to a matching ``If-None-Match``. A body may be a callable
+yielding chunks (a 50 MB response is streamed, never held).
+Every request is logged with its headers.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class FeedServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 with server._lock:
                     server.requests.append((self.path, dict(self.headers.items())))
-                route = server.routes.get(self.path)
+                route = server.routes.get(self.path.split("?", 1)[0])
                 if route is None:
                     self.send_error(404, "Not Found")
                     return
