@@ -289,3 +289,13 @@ def test_a_feed_of_a_thousand_entries(server, tmp_path):
     server.routes["/big"] = Route(rss(items), etag='"big2"')
     again = poller.poll()
     assert again.results[0].changed == 0 and again.added == again.updated == 0
+
+
+def test_a_feed_in_the_wrong_encoding_is_still_read():
+    data = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>'
+        "<item><title>Café news</title><link>http://x.example/1</link>"
+        "<description>Le café est fermé depuis lundi.</description></item></channel></rss>"
+    ).encode("latin-1")
+    [entry] = parse_feed(data, "http://x.example/feed").entries
+    assert entry.title == "Café news" and entry.text == "Le café est fermé depuis lundi."
