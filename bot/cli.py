@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -135,16 +136,35 @@ def _stderr_console():
 @app.command()
 def ingest(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of articles.")],
+    paths: Annotated[
+        list[str], typer.Argument(help="Files or folders of articles, or http(s) URLs.")
+    ],
     if_empty: Annotated[
         bool, typer.Option("--if-empty", help="Only ingest when the index is empty.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Index articles: .txt, .md, .html, .json/.jsonl and RSS/Atom feeds."""
+    """Index articles: files (.txt, .md, .html, .json/.jsonl, RSS/Atom) or http(s) URLs.
+
+    A URL may be an article page or a feed (RSS, Atom or JSON Feed, told by its content).
+    """
     service = _service(ctx)
+    urls = [p for p in paths if _URL.match(p)]
+    files = [Path(p) for p in paths if not _URL.match(p)]
 
     def body():
+        if urls:
+            if if_empty and not service.is_empty():
+                return
+            failed = 0
+            if files:
+                _print_report(service.ingest_paths(files), as_json)
+            report = service.ingest_urls(urls)
+            _print_report(report, as_json)
+            failed = sum(1 for s in report.skipped if s.path in urls)
+            if failed:
+                _fail(f"{failed} of {len(urls)} URLs could not be read", 1)
+            return
         if if_empty and not service.is_empty():
             if not as_json:
                 typer.echo(f"The index at {service.store.location} already has articles.")
@@ -168,20 +188,27 @@ def ingest(
                         count["n"] += 1
                     progress.update(task, description=f"{count['n']} articles · {detail[:60]}")
 
-                report = service.ingest_paths(paths, on_event)
+                report = service.ingest_paths(files, on_event)
         else:
-            report = service.ingest_paths(paths)
-        if as_json:
-            typer.echo(json.dumps(report.to_json()))
-            return
-        typer.echo(report.summary())
-        for d in report.duplicates:
-            copied = _printable(d.of_title or d.of_id)
-            typer.echo(f"  duplicate: {_printable(d.key)} copies {copied} ({d.similarity:.2f})")
-        for s in report.skipped:
-            typer.echo(f"  skipped: {_printable(s.path)}: {_printable(s.reason)}")
+            report = service.ingest_paths(files)
+        _print_report(report, as_json)
 
     _run(body)
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report.to_json()))
+        return
+    typer.echo(report.summary())
+    for d in report.duplicates:
+        copied = _printable(d.of_title or d.of_id)
+        typer.echo(f"  duplicate: {_printable(d.key)} copies {copied} ({d.similarity:.2f})")
+    for s in report.skipped:
+        typer.echo(f"  skipped: {_printable(s.path)}: {_printable(s.reason)}")
 
 
 @app.command()
@@ -385,6 +412,189 @@ def evaluate(
             print_metrics(metrics)
 
     _run(body)
+
+
+feeds_app = typer.Typer(help="Feeds followed by `dateline watch` and the Discord bot.")
+app.add_typer(feeds_app, name="feeds")
+
+
+def _feed_store(ctx: typer.Context):
+    from bot.poller import feed_store
+
+    return feed_store(_settings(ctx))
+
+
+@feeds_app.command("add")
+def feeds_add(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(help="URL of an RSS, Atom or JSON feed.")],
+    every: Annotated[
+        str | None,
+        typer.Option("--every", help="Polling interval, e.g. 15m, 1h (default: config)."),
+    ] = None,
+) -> None:
+    """Follow a feed (stored in the data directory)."""
+
+    def body():
+        from bot.errors import ConfigError
+        from bot.feeds import check_feed_url, format_duration, parse_duration
+        from bot.web import make_fetcher
+        from retrieval.fetch import RefusedURLError
+
+        settings = _settings(ctx)
+        store = _feed_store(ctx)
+        checked = check_feed_url(url)
+        try:
+            make_fetcher(settings).check_url(checked)
+        except RefusedURLError as exc:
+            raise ConfigError(str(exc)) from None
+        feed = store.add(checked, parse_duration(every) if every else None)
+        typer.echo(f"following {feed.url} every {format_duration(feed.every)}")
+
+    _run(body)
+
+
+@feeds_app.command("list")
+def feeds_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """The followed feeds, with their last poll."""
+
+    def body():
+        from bot.feeds import format_duration
+        from bot.poller import PollState
+
+        settings = _settings(ctx)
+        feeds = _feed_store(ctx).list()
+        state = PollState(settings.home).load()
+        rows = [{**f.to_json(), **_feed_status(state.get(f.url, {}))} for f in feeds]
+        if as_json:
+            typer.echo(json.dumps(rows))
+            return
+        if not feeds:
+            typer.echo("No feeds followed; add one with `dateline feeds add URL`.")
+        for f, row in zip(feeds, rows, strict=True):
+            status = (
+                row["last_error"]
+                and f"error: {row['last_error']}"
+                or ("polled" if row["last_poll"] else "not polled yet")
+            )
+            origin = " (config)" if f.origin == "config" else ""
+            typer.echo(f"{f.url}  every {format_duration(f.every)}{origin}  {_printable(status)}")
+
+    _run(body)
+
+
+def _feed_status(state: dict) -> dict:
+    from datetime import UTC, datetime
+
+    def stamp(t):
+        return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds") if t else None
+
+    return {
+        "last_poll": stamp(state.get("last_poll")),
+        "next_due": stamp(state.get("next_due")),
+        "failures": state.get("failures", 0),
+        "last_error": state.get("last_error"),
+    }
+
+
+@feeds_app.command("remove")
+def feeds_remove(
+    ctx: typer.Context, url: Annotated[str, typer.Argument(help="The feed's URL.")]
+) -> None:
+    """Stop following a feed (its articles stay indexed)."""
+
+    def body():
+        if not _feed_store(ctx).remove(url):
+            _fail(f"not following {url} (see `dateline feeds list`)", 1)
+        typer.echo(f"stopped following {url}")
+
+    _run(body)
+
+
+@app.command()
+def watch(
+    ctx: typer.Context,
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every feed once and exit (non-zero on errors).")
+    ] = False,
+) -> None:
+    """Poll the followed feeds when due and index what is new or changed."""
+    service = _service(ctx)
+
+    def body():
+        from bot.poller import Poller
+
+        poller = Poller(service, service.settings)
+        if once:
+            _watch_once(poller)
+        else:
+            _watch_forever(poller)
+
+    _run(body)
+
+
+def _watch_once(poller) -> None:
+    if not poller.feeds.list():
+        typer.echo("No feeds followed; add one with `dateline feeds add URL`.", err=True)
+        return
+    report = poller.poll()
+    typer.echo(report.summary())
+    for result in report.results:
+        for note in result.notes[:3]:
+            typer.echo(f"  note: {_printable(note)}")
+    for result in report.failed:
+        typer.echo(f"  failed: {_printable(result.line())}")
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _watch_forever(poller) -> None:
+    import threading
+    import time
+
+    console = _stderr_console()
+    stop = threading.Event()
+    totals = {"new": 0, "errors": 0, "polls": 0}
+
+    def status_text() -> str:
+        feeds = poller.feeds.list()
+        upcoming = poller.next_due()
+        wait = max(0, int((upcoming or time.time()) - time.time()))
+        due = len(poller.due())
+        return (
+            f"{len(feeds)} feeds, {due} due, next poll in {wait} s · "
+            f"{totals['new']} new articles · {totals['errors']} errors"
+        )
+
+    def on_report(report) -> None:
+        totals["polls"] += 1
+        totals["new"] += report.added
+        totals["errors"] += len(report.failed)
+        line = report.summary()
+        for result in report.failed:
+            line += f"\n  failed: {_printable(result.line())}"
+        if console.is_terminal:
+            console.print(line, highlight=False)
+        else:
+            typer.echo(line)
+
+    def loop(update) -> None:
+        while not stop.is_set():
+            due = poller.due()
+            if due:
+                update(f"polling {len(due)} feeds...")
+                on_report(poller.poll(due))
+            update(status_text())
+            stop.wait(1.0)
+
+    if console.is_terminal:
+        with console.status(status_text()) as live:
+            loop(lambda text: live.update(text))
+    else:
+        loop(lambda text: None)
 
 
 @app.command()

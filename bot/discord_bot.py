@@ -27,6 +27,7 @@ from discord import app_commands
 
 from bot import discord_format as fmt
 from bot.answer import Answer, Turn
+from bot.discord_feeds import FeedControl
 from bot.errors import ConfigError, DatelineError, user_message
 from bot.feedback import FeedbackLog, feedback_path, new_answer_id
 from bot.ratelimit import RateDecision, SlidingWindowLimiter
@@ -279,6 +280,7 @@ class DatelineBot(discord.Client):
         *,
         feedback: FeedbackLog | None = None,
         workers: int = DEFAULT_WORKERS,
+        poller: Any = None,
         **options: Any,
     ) -> None:
         options.setdefault("intents", required_intents())
@@ -295,6 +297,7 @@ class DatelineBot(discord.Client):
             max_workers=max(1, workers), thread_name_prefix="dateline-discord"
         )
         self._ingest_lock = asyncio.Lock()
+        self.feed_control = FeedControl(self, poller)
         self._add_commands()
 
     # -- lifecycle -------------------------------------------------------------------
@@ -303,6 +306,7 @@ class DatelineBot(discord.Client):
         """Register the persistent feedback buttons and sync the slash commands."""
         self.add_dynamic_items(FeedbackButton)
         await self.sync_commands()
+        self.feed_control.start()
 
     async def sync_commands(self) -> None:
         """Copy the commands to each configured guild and sync there; globally if asked."""
@@ -330,6 +334,7 @@ class DatelineBot(discord.Client):
         try:
             await super().close()
         finally:
+            await asyncio.to_thread(self.feed_control.stop)
             self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def on_ready(self) -> None:
@@ -355,15 +360,28 @@ class DatelineBot(discord.Client):
         return True
 
     def is_admin(self, user: discord.abc.User) -> bool:
-        """Whether ``user`` may ``/ingest``: a listed user id or a member with the admin role."""
+        """Whether ``user`` may change the shared index (``/ingest``, ``/feeds``).
+
+        A listed user id, or a member holding the admin role in a guild listed in
+        ``discord.guilds``: a role name alone is not enough, since anyone who invites the
+        bot to a guild of their own can create a role with that name.
+        """
         if user.id in self.config.admin_user_ids:
             return True
         role = self.config.admin_role
         return (
             bool(role)
             and isinstance(user, discord.Member)
+            and user.guild.id in self.config.guilds
             and any(r.name == role for r in user.roles)
         )
+
+    def admin_only_notice(self, what: str) -> str:
+        """Why a non-admin was refused ``what``."""
+        role = self.config.admin_role
+        if role and self.config.guilds:
+            return f"Only members with the “{role}” role in this bot's servers can {what}."
+        return f"Only the bot's admins can {what}."
 
     def is_own_thread(self, channel: object) -> bool:
         """Whether ``channel`` is a thread this bot started."""
@@ -616,7 +634,7 @@ class DatelineBot(discord.Client):
         async def ingest(interaction: discord.Interaction, file: discord.Attachment) -> None:
             await bot.handle_ingest(interaction, file)
 
-        for command in (ask, sources, ingest):
+        for command in (ask, sources, ingest, self.feed_control.commands()):
             self.tree.add_command(command)
 
     async def _ephemeral(self, interaction: discord.Interaction, text: str) -> None:
@@ -710,10 +728,7 @@ class DatelineBot(discord.Client):
     ) -> None:
         """``/ingest``: admins only; checks the file, indexes it in a worker thread, reports."""
         if not self.is_admin(interaction.user):
-            role = f"the “{self.config.admin_role}” role" if self.config.admin_role else "admins"
-            await self._ephemeral(
-                interaction, fmt.notice(f"Only members with {role} can add articles.")
-            )
+            await self._ephemeral(interaction, fmt.notice(self.admin_only_notice("add articles")))
             return
         name = safe_attachment_name(attachment.filename)
         if name is None:
@@ -778,7 +793,9 @@ def run_discord(settings: Settings, service: AnswerService) -> None:
             f"{TOKEN_ENV} is not set: create a bot in the Discord developer portal "
             f"and export its token as {TOKEN_ENV}"
         )
-    bot = DatelineBot(settings, service)
+    from bot.poller import Poller
+
+    bot = DatelineBot(settings, service, poller=Poller(service, settings))
 
     async def runner() -> None:
         async with bot:

@@ -32,7 +32,7 @@ from prompts import ABSTAIN_PHRASE
 from retrieval.embeddings import Embedder, model_dir
 from retrieval.ingest import Ingestor, IngestReport
 from retrieval.lexical import BM25Index, tokenize
-from retrieval.models import ArticleInfo, Hit
+from retrieval.models import Article, ArticleInfo, Hit, Skipped
 from retrieval.search import Filters, HybridSearcher
 from retrieval.store import ChromaStore
 from retrieval.tokens import TokenCounter
@@ -171,6 +171,32 @@ class DatelineService:
             with self._search_lock:
                 self.searcher.refresh()
         return report
+
+    def ingest_articles(
+        self,
+        items: Sequence[Article | Skipped],
+        on_event: Callable[[str, str], None] | None = None,
+    ) -> IngestReport:
+        """Index already-read articles (from feeds or pages), then update the BM25 cache."""
+        report = self.ingestor.ingest_items(items, on_event)
+        if report.changed or report.passages:
+            with self._search_lock:
+                self.searcher.refresh()
+        return report
+
+    def ingest_urls(
+        self, urls: Sequence[str], on_event: Callable[[str, str], None] | None = None
+    ) -> IngestReport:
+        """Index the articles behind ``urls`` (feeds or article pages); a URL that cannot
+        be read is reported in ``skipped``."""
+        from bot.web import WebReader, make_fetcher
+
+        fetcher = make_fetcher(self.settings)
+        try:
+            items = WebReader(fetcher, self.settings.feeds.workers).read_urls(urls)
+        finally:
+            fetcher.close()
+        return self.ingest_articles(items, on_event)
 
     def is_empty(self) -> bool:
         """Whether no article is indexed yet."""

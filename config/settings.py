@@ -46,7 +46,7 @@ class IndexSettings(BaseModel):
 
     collection: str = Field("dateline", description="Chroma collection name prefix.")
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch",
+        "onnx",
         description="Embedding backend: sentence-transformers on PyTorch, or the model's ONNX "
         "export on onnxruntime (fp32, or dynamically quantized int8), which skips importing torch.",
     )
@@ -122,6 +122,40 @@ class DiscordSettings(BaseModel):
     max_attachment_bytes: int = Field(2_000_000, ge=1, description="Largest /ingest attachment.")
     history_messages: int = Field(20, ge=0, description="Thread messages read as history.")
     feedback_log: str = Field("feedback.jsonl", description="Feedback log, relative to home.")
+    announce_channel: int | None = Field(
+        None, description="Channel id where newly indexed feed articles are posted (no pings)."
+    )
+
+
+class FetchSettings(BaseModel):
+    """How URLs (feeds, article pages) are fetched."""
+
+    allow_private_addresses: bool = Field(
+        False,
+        description="Fetch URLs whose host is loopback, private, link-local or otherwise "
+        "non-public (local setups and tests only: it opens the bot's network to feed URLs).",
+    )
+    timeout: float = Field(10.0, gt=0, description="Seconds to connect, or between two reads.")
+    total_timeout: float = Field(30.0, gt=0, description="Seconds one response may take.")
+    max_bytes: int = Field(10_000_000, ge=1024, description="Largest response read.")
+    max_redirects: int = Field(5, ge=0, description="Redirects followed per request.")
+    per_host: int = Field(2, ge=1, description="Parallel requests to one host.")
+    user_agent: str = Field(
+        "Dateline/0.1 (news question-answering bot; feed reader)",
+        description="User-Agent sent with every request (robots.txt rules match it).",
+    )
+
+
+class FeedSettings(BaseModel):
+    """Feeds followed by `dateline watch` and the Discord bot's poller."""
+
+    urls: list[str] = Field(
+        default_factory=list, description="Feeds followed besides those in <home>/feeds.json."
+    )
+    every: str = Field("15m", description="Default polling interval (90s, 15m, 1h).")
+    jitter: float = Field(0.1, ge=0, le=0.5, description="Random spread of each interval.")
+    max_backoff: str = Field("6h", description="Longest wait after repeated errors.")
+    workers: int = Field(4, ge=1, le=32, description="Feeds and pages fetched in parallel.")
 
 
 class Settings(BaseSettings):
@@ -149,6 +183,8 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    feeds: FeedSettings = Field(default_factory=FeedSettings)
 
     @classmethod
     def settings_customise_sources(

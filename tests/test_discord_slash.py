@@ -598,11 +598,12 @@ async def test_ingest_by_admin_role_saves_a_sanitized_temp_file(
     async def get_from_cdn(url: str) -> bytes:
         return body
 
-    monkeypatch.setattr(env.bot.http, "get_from_cdn", get_from_cdn)
+    bot = env.make(guilds=[GUILD_ID])  # the admin role counts only in a listed guild
+    monkeypatch.setattr(bot.http, "get_from_cdn", get_from_cdn)
     interaction = ingest_interaction(
-        env.bot, "../../etc/Büdget report!.TXT", len(body), roles=(ADMIN_ROLE_ID,)
+        bot, "../../etc/Büdget report!.TXT", len(body), roles=(ADMIN_ROLE_ID,)
     )
-    await env.bot.tree._call(interaction)
+    await bot.tree._call(interaction)
 
     [(path, data)] = env.service.ingested
     assert path.name == "Budget_report.txt"
@@ -641,7 +642,8 @@ async def test_ingest_by_admin_user_id(env: Env, monkeypatch: pytest.MonkeyPatch
 async def test_ingest_refusals_are_ephemeral(
     env: Env, filename: str, size: int, roles: tuple[int, ...], message: str
 ) -> None:
-    await env.bot.tree._call(ingest_interaction(env.bot, filename, size, roles=roles))
+    bot = env.make(guilds=[GUILD_ID])
+    await bot.tree._call(ingest_interaction(bot, filename, size, roles=roles))
     [response] = env.adapter.of("response")
     assert response["type"] == CHANNEL_MESSAGE
     assert response["data"]["flags"] & EPHEMERAL
@@ -679,9 +681,9 @@ async def test_setup_hook_syncs_to_configured_guilds(
         await bot.setup_hook()
     assert synced == [11, 22]
     names = {c.name for c in bot.tree.get_commands(guild=discord.Object(22))}
-    assert names == {"ask", "sources", "ingest"}
+    assert names == {"ask", "sources", "ingest", "feeds"}
     assert any("could not sync slash commands to guild 11" in r.message for r in caplog.records)
-    assert any("synced 3 slash commands to guild 22" in r.message for r in caplog.records)
+    assert any("synced 4 slash commands to guild 22" in r.message for r in caplog.records)
 
     global_bot = env.make(sync_global=True)
     synced.clear()
