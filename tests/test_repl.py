@@ -408,8 +408,8 @@ def test_llm_follow_up_sends_the_conversation(llm_service):
     repl = make(svc, "Who is Song Tao?", "Who did he meet?", llm="openai:test-model")
     assert repl.run() == 0
     assert len(repl.history) == 2
-    # The follow-up was condensed with the first turn (a non-streamed request).
-    condense = [r for r in stub.requests if not r.get("stream")]
+    # The follow-up was condensed with the first turn (a request without a system message).
+    condense = [r for r in stub.requests if r["messages"][0]["role"] != "system"]
     assert condense and "Who is Song Tao?" in str(condense[0]["messages"])
 
 
