@@ -16,6 +16,7 @@ class Evidence:
 
     semantic: float
     coverage: float
+    unknown: int = 0
 
     def strength(self, semantic_weight: float = 0.5) -> float:
         """One number combining both signals."""
@@ -28,9 +29,12 @@ class AbstainRule:
 
     threshold: float = 0.47
     semantic_weight: float = 0.5
+    max_unknown: int = 99
 
     def abstain(self, evidence: Evidence | None) -> bool:
         """Whether to say the articles don't cover the question."""
         if evidence is None:
+            return True
+        if evidence.unknown >= self.max_unknown:
             return True
         return evidence.strength(self.semantic_weight) < self.threshold

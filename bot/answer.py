@@ -23,6 +23,7 @@ class Citation:
     url: str | None
     quote: str
     path: str | None = None
+    key: str | None = None
 
     def link(self) -> str | None:
         """The URL when the article has one, else its file path."""

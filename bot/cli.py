@@ -26,6 +26,17 @@ HomeOpt = Annotated[
 ]
 
 
+NowOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help="The day the question is asked (YYYY-MM-DD; env DATELINE_NOW): later articles "
+        "are ignored, 'latest' and 'last week' are read against it. Default: today.",
+        show_default=False,
+    ),
+]
+
+
 def _quiet_libraries() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -183,10 +194,11 @@ def search(
     ] = None,
     since: Annotated[str | None, typer.Option(help="Published on or after (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Published on or before (YYYY-MM-DD).")] = None,
+    now: NowOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Ranked passages for a query (hybrid dense + BM25 search)."""
-    service = _service(ctx)
+    service = _service(ctx, now=now)
 
     def body():
         from retrieval.search import Filters
@@ -233,10 +245,11 @@ def ask(
     llm: Annotated[
         str | None, typer.Option("--llm", help="Chat model, e.g. openai:gpt-4o-mini.")
     ] = None,
+    now: NowOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Answer a question from the indexed articles, with numbered citations."""
-    service = _service(ctx)
+    service = _service(ctx, now=now)
 
     def body():
         answer = service.ask(question, k=k, llm=llm)
@@ -314,9 +327,10 @@ def repl(
     ctx: typer.Context,
     llm: Annotated[str | None, typer.Option("--llm", help="Chat model spec.")] = None,
     k: Annotated[int | None, typer.Option("--k", min=1, max=50)] = None,
+    now: NowOpt = None,
 ) -> None:
     """Chat with the articles (line editing, history, /help). Reads stdin when piped."""
-    service = _service(ctx)
+    service = _service(ctx, now=now)
 
     def body():
         from bot.repl import Repl
@@ -338,16 +352,21 @@ def evaluate(
     limit: Annotated[
         int | None, typer.Option("--limit", help="Only the first N questions.")
     ] = None,
+    now: NowOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
 ) -> None:
-    """Measure retrieval and answers on a question set, in a fresh index unless --home."""
+    """Measure retrieval and answers on a question set, in a fresh index unless --home.
+
+    Newsroom-style questions are each asked on their own ``asked_on`` day; ``--now`` is
+    the day for questions without one.
+    """
     obj = ctx.obj or {}
 
     def body():
         from bot.evaluate import run_eval
 
         corpus_dir = corpus or questions.parent / "corpus"
-        settings = _settings(ctx)
+        settings = _settings(ctx, now=now)
         metrics = run_eval(
             settings,
             questions,

@@ -58,7 +58,8 @@ NEIGHBOUR = False
 class Quote:
     """A sentence chosen for the answer: which shown passage (0-based) and where in it.
 
-    ``also`` names (passage, sentence) pairs from other outlets that report the same fact.
+    ``also`` names (passage, sentence) pairs from other outlets that report the same fact;
+    ``lead`` is what the answer says before the quote (the report's date and outlet).
     """
 
     hit: int
@@ -66,6 +67,7 @@ class Quote:
     text: str
     score: float
     also: tuple[tuple[int, int], ...] = ()
+    lead: str = ""
 
 
 @dataclass(frozen=True)
@@ -193,9 +195,14 @@ def choose_quotes(
     max_sentences: int = 2,
     max_words: int = 60,
     weights: Weights = Weights(),
+    rows: list[tuple[float, int, int, str]] | None = None,
 ) -> list[Quote]:
-    """The sentences to quote, in the order they are shown, within the word budget."""
-    rows = score_sentences(question, hits, question_terms, idf, tokenize, weights)
+    """The sentences to quote, in the order they are shown, within the word budget.
+
+    ``rows`` are the scored sentences when the caller has them already (re-ranked).
+    """
+    if rows is None:
+        rows = score_sentences(question, hits, question_terms, idf, tokenize, weights)
     if not rows:
         return []
     chosen: list[Quote] = []

@@ -13,14 +13,20 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 
+from bot import news_answers as shapes
 from bot.abstain import AbstainRule, Evidence
 from bot.answer import Answer, Citation, Retrieved, Turn
 from bot.errors import ConfigError, InvalidQuestionError
-from bot.extractive import choose_quotes
+from bot.extractive import Quote, choose_quotes, score_sentences
 from bot.followup import expand_query
+from bot.intent import Intent, read_intent
+from bot.timeframe import TimeFrame, read_time
+from bot.wirecopy import cased_vocabulary, readable
 from config import Settings
 from prompts import ABSTAIN_PHRASE
 from retrieval.embeddings import Embedder, model_dir
@@ -30,6 +36,12 @@ from retrieval.models import ArticleInfo, Hit
 from retrieval.search import Filters, HybridSearcher
 from retrieval.store import ChromaStore
 from retrieval.tokens import TokenCounter
+
+# Passages gathered for answers that draw on several reports (timeline, summary, latest).
+WIDE_K = 16
+_WIDE_KINDS = frozenset({"timeline", "summary", "latest"})
+# Reports published a few days after a window still tell of it.
+WINDOW_SLACK_DAYS = 3
 
 _MORE = re.compile(
     r"\b(in detail|detailed|explain|elaborate|tell me (more|everything)|more detail|"
@@ -72,7 +84,10 @@ class DatelineService:
         self._llms: dict[tuple, object] = {}
         self._local_servers: dict[tuple, object] = {}
         self._search_lock = threading.Lock()
-        self.abstain_rule = AbstainRule(threshold=settings.answer.abstain_threshold)
+        self.abstain_rule = AbstainRule(
+            threshold=settings.answer.abstain_threshold,
+            max_unknown=settings.answer.abstain_unknown_words,
+        )
 
     # -- components, built on first use --------------------------------------------------
 
@@ -192,9 +207,20 @@ class DatelineService:
         finally:
             lock.release()
 
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Hit]:
-        """Hybrid search, ``k`` passages best first."""
+    def today(self, now: date | None = None) -> date:
+        """The day questions are asked: ``now``, else the ``now`` setting, else today."""
+        return now or self.settings.now or date.today()
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        now: date | None = None,
+    ) -> list[Hit]:
+        """Hybrid search, ``k`` passages best first, among articles published by ``now``."""
         query = clean_question(query, self.settings.answer.max_question_chars)
+        filters = (filters or Filters()).up_to(self.today(now))
         with self._search_lock:
             return self.searcher.search(query, k or self.settings.answer.k, filters)
 
@@ -252,7 +278,15 @@ class DatelineService:
         best = hits[0]
         covered = set(tokenize([f"{best.passage.title or ''} {best.passage.text}"])[0])
         coverage = sum(idf[t] for t in set(terms) & covered) / mass if mass else 0.0
-        return Evidence(semantic=max(best.best_sentence_sim, 0.0), coverage=coverage)
+        words = {w.lower() for w in re.findall(r"\b[a-z][a-z'-]+\b", question)}
+        unknown = {
+            t for t in self.lexical.unknown(list(set(terms))) if t in words or not t.isalpha()
+        }
+        return Evidence(
+            semantic=max(best.best_sentence_sim, 0.0),
+            coverage=coverage,
+            unknown=len(unknown & {t for t in terms if any(w.startswith(t) for w in words)}),
+        )
 
     def ask(
         self,
@@ -263,9 +297,17 @@ class DatelineService:
         llm: str | None = None,
         on_token: Callable[[str], None] | None = None,
         filters: Filters | None = None,
+        now: date | None = None,
     ) -> Answer:
-        """Answer ``question`` from the index, with citations, or abstain."""
+        """Answer ``question`` from the index, with citations, or abstain.
+
+        ``now`` is the day the question is asked (default: the ``now`` setting, else
+        today): articles published after it do not exist for the question, and "latest"
+        or "last week" are read against it.
+        """
         started = time.perf_counter()
+        now = self.today(now)
+        filters = (filters or Filters()).up_to(now)
         settings = self.settings.answer
         question = clean_question(question, settings.max_question_chars)
         k = k or settings.k
@@ -274,34 +316,39 @@ class DatelineService:
         answerer = self._llm(spec) if spec else None
         set_up_at = time.perf_counter()
 
-        search_query = question
+        resolved = question
         if history:
-            search_query = (
+            resolved = (
                 answerer.condense(question, history)
                 if answerer
                 else expand_query(question, history)
             )
+        frame = read_time(resolved, now)
+        intent = read_intent(resolved, frame)
+        search_query = intent.topic
+        wide = max(k, WIDE_K) if intent.kind in _WIDE_KINDS or frame.earliest else k
         with self._search_lock:
-            hits = self.searcher.search(search_query, k, filters)
+            hits, no_report = self._time_aware_search(search_query, wide, filters, frame, intent)
         retrieved_at = time.perf_counter()
-        retrieved = [
-            Retrieved(h.passage.id, h.passage.article_id, round(h.score, 4), h.passage.text)
-            for h in hits
-        ]
         answer = Answer(
             question=question,
             text="",
             abstained=False,
             mode="extractive",
-            retrieved=retrieved,
-            search_query=search_query if search_query != question else None,
+            retrieved=[
+                Retrieved(h.passage.id, h.passage.article_id, round(h.score, 4), h.passage.text)
+                for h in hits[:k]
+            ],
+            search_query=resolved if resolved != question else None,
         )
         if self.abstain_rule.abstain(self.evidence(search_query, hits)):
             self._abstain(answer, hits)
+        elif no_report:
+            self._answer_no_report(answer, search_query, hits, frame)
         elif answerer is not None:
-            self._answer_llm(answer, answerer, search_query, hits, history, on_token)
+            self._answer_llm(answer, answerer, resolved, hits[:k], history, on_token, frame)
         else:
-            self._answer_extractive(answer, search_query, hits)
+            self._answer_extractive(answer, search_query, hits, frame, intent, k)
         done = time.perf_counter()
         answer.timings_ms = {
             "llm_setup": (set_up_at - started) * 1000,
@@ -312,6 +359,28 @@ class DatelineService:
         if not answerer:
             del answer.timings_ms["llm_setup"]
         return answer
+
+    def _time_aware_search(
+        self, query: str, k: int, filters: Filters, frame: TimeFrame, intent: Intent
+    ) -> tuple[list[Hit], bool]:
+        """Hits for ``query``, within the question's own time window when it names one.
+
+        Returns ``(hits, no_report)``: when a yes/no question names a window in which no
+        report is on topic, the hits come from any time and ``no_report`` is True. Other
+        questions whose window holds nothing on topic are answered from any time.
+        """
+        if frame.windowed:
+            since = frame.since.isoformat() if frame.since else filters.since
+            until = min(frame.until + timedelta(days=WINDOW_SLACK_DAYS), frame.now)
+            if filters.until and filters.until[:10] < until.isoformat():
+                until = date.fromisoformat(filters.until[:10])
+            within = replace(filters, since=since, until=until.isoformat())
+            hits = self.searcher.search(query, k, within)
+            if not self.abstain_rule.abstain(self.evidence(query, hits)):
+                return hits, False
+            anytime = self.searcher.search(query, k, filters)
+            return anytime, intent.yes_no and bool(anytime)
+        return self.searcher.search(query, k, filters), False
 
     def _abstain(self, answer: Answer, hits: Sequence[Hit]) -> None:
         answer.abstained = True
@@ -337,34 +406,138 @@ class DatelineService:
             url=p.url,
             quote=quote,
             path=p.path,
+            key=p.key,
         )
 
-    def _answer_extractive(self, answer: Answer, question: str, hits: Sequence[Hit]) -> None:
-        settings = self.settings.answer
-        more = bool(_MORE.search(answer.question))
+    def _scored(self, question: str, hits: Sequence[Hit]):
         terms = tokenize([question])[0]
-        quotes = choose_quotes(
-            question,
-            hits,
-            terms,
-            self.lexical.idf(terms),
-            tokenize,
-            max_sentences=settings.max_sentences * (2 if more else 1),
-            max_words=settings.max_words * (2 if more else 1),
-        )
+        idf = self.lexical.idf(terms)
+        rows = score_sentences(question, hits, terms, idf, tokenize)
+        return terms, idf, rows
+
+    def _answer_extractive(
+        self,
+        answer: Answer,
+        question: str,
+        hits: Sequence[Hit],
+        frame: TimeFrame | None = None,
+        intent: Intent | None = None,
+        k: int | None = None,
+    ) -> None:
+        settings = self.settings.answer
+        frame = frame or read_time(question, self.today())
+        intent = intent or read_intent(question, frame)
+        hits = list(hits)
+        more = bool(_MORE.search(answer.question))
+        max_sentences = settings.max_sentences * (2 if more else 1)
+        max_words = settings.max_words * (2 if more else 1)
+        terms, idf, rows = self._scored(question, hits)
+        keep = {t for t in terms if len(t) > 2}
+        kind = intent.kind
+        if intent.quantity or kind in ("why", "who_said"):
+            rows = shapes.boosted(rows, hits, intent)
+        quotes: list[Quote] = []
+        joiner = " "
+        if kind == "timeline":
+            quotes = shapes.timeline(
+                question,
+                rows,
+                hits,
+                keep,
+                max_words,
+                lambda part: shapes.boosted(self._scored(part, hits)[2], hits, intent),
+            )
+            joiner = "\n"
+        elif kind == "summary":
+            quotes = shapes.summary(rows, hits, self._leads(hits, rows), keep)
+        elif kind == "latest" or (frame.recency and kind == "lookup"):
+            quotes = shapes.latest(rows, hits, keep, max_words)
+        elif kind == "why":
+            quotes = shapes.why(rows, hits, keep, max_words)
+        elif frame.earliest and kind == "lookup":
+            quotes = shapes.earliest(rows, hits, keep, max_words)
+        if not quotes:
+            shown = hits[: k or settings.k] if kind == "lookup" else hits
+            rows = rows if len(shown) == len(hits) else [r for r in rows if r[1] < len(shown)]
+            quotes = choose_quotes(
+                question,
+                shown,
+                terms,
+                idf,
+                tokenize,
+                max_sentences=max_sentences,
+                max_words=max_words,
+                rows=rows,
+            )
+            if quotes and intent.counts:
+                others = shapes.conflicting(quotes[0], rows, hits, keep, max_words)
+                if others:
+                    quotes = shapes.with_lead([quotes[0], *others], hits)
+                    answer.text = "Reports differ: "
         if not quotes:
             self._abstain(answer, hits)
             return
-        parts, cited = [], {}
+        self._render(answer, quotes, hits, joiner)
+
+    def _render(self, answer: Answer, quotes: Sequence[Quote], hits: Sequence[Hit], joiner: str):
+        """Write ``quotes`` into ``answer`` as text with ``[n]`` markers and citations."""
+        vocabulary = cased_vocabulary(h.passage.text for h in hits)
+        numbers: dict[int, int] = {}
+        cited: dict[int, Citation] = {}
+        parts = []
         for q in quotes:
             places = [(q.hit, q.sentence, q.text), *((i, j, None) for i, j in q.also)]
+            marks = []
             for i, j, text in places:
-                if i + 1 not in cited:
-                    quote = text or hits[i].passage.sentence_texts()[j]
-                    cited[i + 1] = self._citation(i + 1, hits[i], quote)
-            parts.append(q.text.strip() + " " + "".join(f"[{i + 1}]" for i, _, _ in places))
-        answer.text = " ".join(parts)
+                if i not in numbers:
+                    numbers[i] = len(numbers) + 1
+                    quote = readable(text or hits[i].passage.sentence_texts()[j], vocabulary)
+                    cited[i] = self._citation(numbers[i], hits[i], quote)
+                marks.append(f"[{numbers[i]}]")
+            line = q.lead + readable(q.text.strip(), vocabulary) + " " + "".join(marks)
+            parts.append(("- " if joiner == "\n" else "") + line)
+        answer.text += joiner.join(parts)
         answer.citations = sorted(cited.values(), key=lambda c: c.n)
+        shown = {r.passage_id for r in answer.retrieved}
+        for i in numbers:
+            p = hits[i].passage
+            if p.id not in shown:
+                answer.retrieved.append(
+                    Retrieved(p.id, p.article_id, round(hits[i].score, 4), p.text)
+                )
+                shown.add(p.id)
+
+    def _leads(self, hits: list[Hit], rows) -> dict[str, tuple[int, int, str]]:
+        """The lead sentence of each on-topic report, its first passage added to ``hits``."""
+        wanted = [hits[r[1]].passage.article_id for r in shapes.summary_reports(rows, hits)]
+        have = {h.passage.article_id: i for i, h in enumerate(hits) if h.passage.ordinal == 0}
+        missing = [a for a in wanted if a not in have]
+        for aid, stored in self.store.lead_passages(missing).items():
+            hits.append(Hit(stored.passage, 0.0, sentence_vectors=stored.sentence_vectors))
+            have[aid] = len(hits) - 1
+        leads = {}
+        for aid in wanted:
+            if aid in have:
+                sentences = hits[have[aid]].passage.sentence_texts()
+                lead = shapes.lead_sentence(sentences)
+                if lead is not None:
+                    leads[aid] = (have[aid], sentences.index(lead), lead)
+        return leads
+
+    def _answer_no_report(
+        self, answer: Answer, question: str, hits: Sequence[Hit], frame: TimeFrame
+    ) -> None:
+        """No report in the question's window: say so and name the reports that exist."""
+        hits = list(hits)
+        _, _, rows = self._scored(question, hits)
+        reports = shapes.on_topic(rows, hits, shapes.TIMELINE_ON_TOPIC)[: shapes.MAX_TIMELINE_LINES]
+        reports.sort(key=lambda r: hits[r[1]].passage.published or "")
+        quotes = [
+            Quote(i, j, hits[i].passage.title or text, score, lead=shapes._lead(hits[i]))
+            for score, i, j, text in reports
+        ]
+        answer.text = shapes.no_report_text(frame) + " "
+        self._render(answer, quotes, hits, "; ")
 
     @staticmethod
     def _best_sentence(hit: Hit) -> str:
@@ -373,7 +546,7 @@ class DatelineService:
             return sentences[max(range(len(sentences)), key=hit.sentence_sims.__getitem__)]
         return sentences[0]
 
-    def _answer_llm(self, answer, answerer, question, hits, history, on_token) -> None:
+    def _answer_llm(self, answer, answerer, question, hits, history, on_token, frame=None):
         from bot.chain import AnswerFallback
 
         passages = [h.passage for h in hits]
@@ -381,7 +554,9 @@ class DatelineService:
             result = answerer.answer(question, passages, history, on_token, self.support_check)
         except AnswerFallback as fallback:
             answer.fallback_reason = fallback.reason
-            self._answer_extractive(answer, question, hits)
+            frame = frame or read_time(question, self.today())
+            intent = read_intent(question, frame)
+            self._answer_extractive(answer, intent.topic, hits, frame, intent)
             return
         if result.abstained:
             self._abstain(answer, hits)

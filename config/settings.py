@@ -10,6 +10,7 @@ and provider API keys are read from the environment by the code that needs them.
 from __future__ import annotations
 
 import os
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -105,6 +106,12 @@ class AnswerSettings(BaseModel):
         description="Answer only when (best-sentence cosine + question IDF coverage) / 2 "
         "reaches this; both parts are normalized, so it transfers across corpora.",
     )
+    abstain_unknown_words: int = Field(
+        1,
+        ge=1,
+        description="Abstain when this many of the question's lower-case words appear in no "
+        "indexed passage (what is asked about was never reported).",
+    )
 
 
 class DiscordSettings(BaseModel):
@@ -142,6 +149,11 @@ class Settings(BaseSettings):
         description="Seconds to wait for the Chroma server's answer (connecting: at most 3).",
     )
     log_level: str = Field("WARNING", description="Logging level.")
+    now: date | None = Field(
+        None,
+        description="The day questions are asked (YYYY-MM-DD): articles published later do not "
+        "exist for them, and 'latest' or 'last week' are read against it. Unset: today.",
+    )
     index: IndexSettings = Field(default_factory=IndexSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     discord: DiscordSettings = Field(default_factory=DiscordSettings)

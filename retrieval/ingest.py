@@ -316,6 +316,7 @@ class Ingestor:
                 place=article.place,
                 author=article.author,
                 sentences=s.sentences,
+                key=article.key,
             )
             for s in spans
         ]

@@ -316,6 +316,16 @@ class BM25Index:
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 
+    def unknown(self, tokens: list[str]) -> set[str]:
+        """The (already tokenized) terms that no indexed passage contains."""
+        if self._retriever is None:
+            return set(tokens)
+        vocab = self._retriever.vocab_dict
+        indptr = self._retriever.scores["indptr"]
+        return {
+            t for t in tokens if vocab.get(t) is None or indptr[vocab[t] + 1] == indptr[vocab[t]]
+        }
+
     def position(self, passage_id: str) -> int | None:
         """Where a passage stands in index order (None if unknown)."""
         if len(self._positions) != len(self._ids):

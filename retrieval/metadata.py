@@ -151,6 +151,10 @@ _BOILERPLATE_SENTENCE = re.compile(
         get\s+(?:the\s+)?latest\s+news\b
       | (?:download|install|get)\s+(?:the\s+|our\s+)?(?:[\w&'’.]+\s+){0,6}?(?:news\s+)?app\b
       | (?:subscribe|sign\s+up)\s+(?:to|for)\s+(?:our|the)\s+(?:[\w'’-]+\s+){0,4}?newsletters?\b
+      | (?:subscribe|sign\s+up)\s+(?:to|for)\b.{0,60}$
+      | .*\bin\s+your\s+inbox\b
+      | (?:watch|listen)\s*:
+      | .*\bnewsletter\b.*\b(?:delivered|every)\b
       | (?:follow|like|join)\s+us\s+on\b
       | click\s+here\b
       | (?:also\s+)?read\s+(?:more|also)\s*[:|]
@@ -323,17 +327,23 @@ _DATE_LINE = re.compile(
     re.I,
 )
 _KEY_LINE = re.compile(
-    r"^(?P<key>title|headline|source|publisher|outlet|author|authors|byline|url|link|place"
-    r"|location)\s*:\s*(?P<value>\S.*)$",
+    r"^(?P<key>title|headline|source|publisher|outlet|author|authors|byline|url|link|permalink"
+    r"|place|location)\s*:\s*(?P<value>\S.*)$",
     re.I,
 )
 _KEY_FIELDS = {
     **dict.fromkeys(("title", "headline"), "title"),
     **dict.fromkeys(("source", "publisher", "outlet"), "source"),
     **dict.fromkeys(("author", "authors", "byline"), "author"),
-    **dict.fromkeys(("url", "link"), "url"),
+    **dict.fromkeys(("url", "link", "permalink"), "url"),
     **dict.fromkeys(("place", "location"), "place"),
 }
+# Lines that close a wire story and say nothing of the news: credits and "read more" links.
+_CREDIT_LINE = re.compile(
+    r"^(?:\((?:(?:additional )?reporting|writing|written|editing|compiled|edited)\s+by\b.*\)"
+    r"|(?:read more|related|see also|more on this(?: story)?)\s*:.*)$",
+    re.I,
+)
 _URL = re.compile(r"^<?(https?://\S+?)>?$")
 _BYLINE = re.compile(r"^by\s*:?\s+(?P<names>[@\w].{0,100})$", re.I)
 _NAME_CONNECTORS = set("and & de da del der van von la le bin al el di du y".split())
@@ -367,9 +377,19 @@ def _meta_line(line: str) -> dict[str, str] | None:
     if match:
         return {"url": match.group(1)}
     match = _BYLINE.match(line)
-    if match and len(line.split()) <= 12 and not _TERMINAL.search(line):
+    if match and len(line.split()) <= 16 and not _TERMINAL.search(line):
         author = _person(match["names"])
-        return {"author": author} if author else None
+        if not author:
+            return None
+        found = {"author": author}
+        # "By Lena Marsh | The Harbor Post | 16 November 2023"
+        for part in [p.strip() for p in match["names"].split("|")[1:]]:
+            published = normalize_date(part) if re.search(r"\d", part) else None
+            if published:
+                found.setdefault("published", published)
+            elif part:
+                found.setdefault("source", part)
+        return found
     return None
 
 
@@ -525,8 +545,8 @@ def parse_plain_text(
         index = _take_meta_lines(lines, index, found)
 
     paragraphs, outlet = strip_boilerplate(_paragraphs(lines[index:]))
-    if paragraphs and _URL.match(paragraphs[-1]) and len(paragraphs) > 1:
-        found.setdefault("url", _URL.match(paragraphs.pop()).group(1))
+    _take_trailers(paragraphs, found)
+    _drop_labels(paragraphs, explicit.get("title") or title)
 
     dateline, dateline_first = None, False
     for position, paragraph in enumerate(paragraphs[:2]):
@@ -553,6 +573,38 @@ def parse_plain_text(
             first = first[dateline.end :]
         fields["title"] = derive_title(first)
     return "\n\n".join(paragraphs), fields
+
+
+_LABEL_WORDS = 5
+
+
+def _drop_labels(paragraphs: list[str], title: str | None) -> None:
+    """Drop what a page puts above the story: a section label ("Port & Business"), the
+    title again, or an outlet banner ("Coastal Broadcasting News | By Dana Whitcombe")."""
+    while len(paragraphs) > 1:
+        first = paragraphs[0].strip()
+        label = len(first.split()) <= _LABEL_WORDS and not _TERMINAL.search(first)
+        banner = " | " in first and not _TERMINAL.search(first) and len(first.split()) <= 16
+        if not (label or banner or (title and _same_title(first, str(title)))):
+            break
+        paragraphs.pop(0)
+
+
+def _take_trailers(paragraphs: list[str], found: dict[str, str]) -> None:
+    """Move the metadata lines that close an article (``Permalink: ...``, ``URL: ...``,
+    ``Source: ...``, a byline, reporting credits, "Read more" links) out of ``paragraphs``
+    and into ``found``."""
+    while len(paragraphs) > 1:
+        last = paragraphs[-1].strip()
+        if "\n" in last:
+            break
+        meta = _meta_line(last)
+        if meta is not None:
+            for key, value in meta.items():
+                found.setdefault(key, value)
+        elif not _CREDIT_LINE.match(last):
+            break
+        paragraphs.pop()
 
 
 def _take_meta_lines(lines: list[str], index: int, found: dict[str, str]) -> int:

@@ -55,6 +55,7 @@ class Passage:
     place: str | None = None
     author: str | None = None
     sentences: tuple[tuple[int, int], ...] = ()
+    key: str | None = None
 
     def sentence_texts(self) -> list[str]:
         """The passage's sentences (offsets relative to the passage)."""

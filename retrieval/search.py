@@ -8,7 +8,8 @@ than reciprocal rank fusion (see bench/retrieval_recall.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -57,6 +58,13 @@ class Filters:
         if self.until and (ts is None or ts > self._ts(self.until)):
             return False
         return True
+
+    def up_to(self, day: date) -> Filters:
+        """These filters, also excluding articles published after ``day``."""
+        bound = day.isoformat()
+        if self.until and self.until[:10] <= bound:
+            return self
+        return replace(self, until=bound)
 
     @property
     def active(self) -> bool:

@@ -25,7 +25,7 @@ from retrieval.errors import IndexCorruptError, IndexUnavailableError
 from retrieval.models import ArticleInfo, Passage
 from retrieval.vectors import pack_vectors, unpack_vectors
 
-_PASSAGE_FIELDS = ("title", "source", "published", "url", "path", "place", "author")
+_PASSAGE_FIELDS = ("title", "source", "published", "url", "path", "place", "author", "key")
 _BATCH = 1000
 # Seconds to wait for a Chroma server's answer; connecting gives up sooner.
 DEFAULT_SERVER_TIMEOUT = 30.0
@@ -325,6 +325,19 @@ class ChromaStore:
             if meta is None or doc is None:
                 continue  # a passage another process deleted
             out.append(_stored(pid, doc, meta, sim=1.0 - float(dist)))
+        return out
+
+    def lead_passages(self, article_ids: list[str]) -> dict[str, StoredPassage]:
+        """The first passage of each of these articles, by article id."""
+        if not article_ids:
+            return {}
+        col, _ = self._collections()
+        where = {"$and": [{"article_id": {"$in": list(article_ids)}}, {"ordinal": 0}]}
+        res = self._call(col.get, where=where, include=["documents", "metadatas"])
+        out = {}
+        for pid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=True):
+            stored = _stored(pid, doc, meta)
+            out[stored.passage.article_id] = stored
         return out
 
     def get_passages(self, ids: list[str], embeddings: bool = False) -> dict[str, StoredPassage]:

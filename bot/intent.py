@@ -1,0 +1,114 @@
+"""What kind of answer a news question wants, and which of its words name the topic.
+
+A question is a ``timeline`` ("how has X changed"), ``latest`` ("what is the current..."),
+``summary`` ("what happened with X", "background on X"), ``why`` ("why did...", "what
+caused..."), ``who_said`` ("what did <person> say") or a plain ``lookup``. The words that
+only say what kind of answer is wanted ("latest", "news", "happened", "background") are
+not part of the topic: they do not count as evidence and are not searched for.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.timeframe import TimeFrame
+
+Kind = str  # "timeline" | "latest" | "summary" | "why" | "who_said" | "lookup"
+
+_SUMMARY = re.compile(
+    r"\b(what(?:'s| is| has)? (?:been )?happen(?:ed|ing)|what happened|(?:the )?background|"
+    r"what(?:'s| is) (?:the )?(?:news|story|situation|state of play)|news (?:on|about)|"
+    r"tell me about|summar(?:y|ise|ize)|overview|what do we know|catch me up|"
+    r"what(?:'s| is) going on|update on|explain)\b",
+    re.I,
+)
+_WHY = re.compile(
+    r"(?:^|,\s*)\W*(why|what (?:caused|led to|prompted|triggered|was behind|is behind|drove|"
+    r"explains)|how come|what (?:was|is|were|are) the (?:reason|cause)s?|for what reason)\b",
+    re.I,
+)
+_SAID = re.compile(
+    r"\b(?:what|how) (?:did|does|has|had|do) (?P<who>.+?) (?:say|said|tell|told|testify|"
+    r"testified|describe|respond|react|warn|argue|claim|write|announce)\b|"
+    r"\bwhat (?:was|were) (?P<who2>.+?)'s (?:words|comments?|remarks?|response|reaction)\b",
+    re.I,
+)
+_NAME = re.compile(r"\b[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)*")
+_INTENT_WORDS = re.compile(
+    r"\b(latest|current(?:ly)?|now|still|so far|to date|most recent(?:ly)?|newest|recent(?:ly)?|"
+    r"news|happened|happening|happen|background|update[sd]?|story|situation|status|"
+    r"timeline|history|over time|tell me|summar(?:y|ise|ize)|overview|give me|"
+    r"what's|whats|going on)\b",
+    re.I,
+)
+_COUNT = re.compile(
+    r"\bhow (many|much)\b|\bwhat (?:was|is|were) the (?:number|count|total|figure|toll|tally)\b",
+    re.I,
+)
+_QUANTITY = re.compile(
+    r"\b(how (?:many|much|large|big|high|long)|cost|costs|number|toll|count|offer|estimate|"
+    r"budget|size|figure|price|total|amount|rate|fine|package|pay|rise|sentence|tally|"
+    r"lots|bribes|reports|cases|deaths)\b",
+    re.I,
+)
+_YES_NO = re.compile(
+    r"^\W*(did|was|were|has|have|had|is|are|do|does)\b(?!.*\b(?:what|who|how|why)\b)", re.I
+)
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The kind of answer wanted, the topic words to search, and (for ``who_said``) who."""
+
+    kind: Kind
+    topic: str
+    speaker: str | None = None
+    counts: bool = False
+    yes_no: bool = False
+    quantity: bool = False
+
+
+def speaker_of(question: str) -> str | None:
+    """The person whose words are asked for ("What did Graham Tolliver say..." -> the name)."""
+    match = _SAID.search(question)
+    if not match:
+        return None
+    who = match.group("who") or match.group("who2") or ""
+    names = _NAME.findall(who)
+    return names[-1] if names else None
+
+
+def topic_of(question: str, frame: TimeFrame) -> str:
+    """``question`` without its time expressions and answer-kind words."""
+    topic = question
+    for span in frame.spans:
+        topic = topic.replace(span, " ")
+    topic = _INTENT_WORDS.sub(" ", topic)
+    topic = " ".join(topic.split())
+    return topic if re.search(r"\w{3,}", topic) else question
+
+
+def read_intent(question: str, frame: TimeFrame) -> Intent:
+    """The :class:`Intent` of ``question``, given what it says about time."""
+    speaker = speaker_of(question)
+    if _WHY.search(question):
+        kind = "why"
+    elif speaker:
+        kind = "who_said"
+    elif frame.timeline:
+        kind = "timeline"
+    elif _SUMMARY.search(question):
+        kind = "summary"
+    elif frame.recency:
+        kind = "latest"
+    else:
+        kind = "lookup"
+    return Intent(
+        kind=kind,
+        topic=topic_of(question, frame),
+        speaker=speaker,
+        counts=bool(_COUNT.search(question)),
+        yes_no=bool(_YES_NO.search(question)),
+        quantity=bool(_QUANTITY.search(question)),
+    )

@@ -1,0 +1,298 @@
+"""Extractive answers shaped by the question: latest, earliest, timeline, summary, why,
+who said, and conflicting figures.
+
+Every shape works on the scored sentences of the retrieved passages (see
+:func:`bot.extractive.score_sentences`): the topic decides which reports are on topic
+(a sentence scoring within a ratio of the best), and the shape decides which of those
+are quoted and in what order, with the report's date and outlet in front.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from bot.extractive import Quote, _same_fact, _trim
+from bot.intent import Intent
+from bot.timeframe import TimeFrame, long_date
+from retrieval.models import Hit
+
+Row = tuple[float, int, int, str]  # (score, hit index, sentence index, text)
+
+# A report is on topic when its best sentence scores this share of the best sentence.
+ON_TOPIC = 0.8
+TIMELINE_ON_TOPIC = 0.7
+SUMMARY_ON_TOPIC = 0.6
+CAUSE_BONUS = 0.15
+QUOTE_BONUS = 0.25
+MAX_TIMELINE_LINES = 8
+MAX_SUMMARY_REPORTS = 4
+SUMMARY_WORDS = 220
+NEWEST_EXTRA_SENTENCES = 2
+WHY_LOOKAHEAD = 3
+SAME_REPORT_DAYS = 2
+
+_CAUSE = re.compile(
+    r"\b(because|due to|owing to|as a result|result(?:ed)? of|caused|cause[sd]?|blam(?:e|ed|es)|"
+    r"the reason|reasons?|after|following|led to|so that|in order to|since|citing|cited|"
+    r"triggered|prompted|attributed|stemm(?:ed|ing) from|had to|was needed|needed to|"
+    r"traced to|failure|faulty|found that|concluded)\b",
+    re.I,
+)
+_QUOTE_MARK = re.compile(r"[\"“”]")
+_CORRECTION = re.compile(r"\b(correct(?:ed|ion|s)|revised|clarif(?:y|ied|ication))\b", re.I)
+_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+_FIGURE = re.compile(
+    r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozens?)\b",
+    re.I,
+)
+_TERMINAL = re.compile(r"[.!?…][\"”’')\]]*$")
+LEAD_MIN_WORDS = 8
+FIGURE_BONUS = 0.1
+_WHEN_SPLIT = re.compile(r",?\s*(?:and\s+)?(?=\bwhen\b)", re.I)
+
+
+def _date_of(hit: Hit) -> str:
+    return (hit.passage.published or "")[:10]
+
+
+def _lead(hit: Hit, as_of: bool = False) -> str:
+    day = long_date(hit.passage.published)
+    source = hit.passage.source
+    where = f"{day} ({source})" if day and source else day or source or ""
+    if not where:
+        return ""
+    return f"As of {where}: " if as_of else f"{where}: "
+
+
+def best_per_report(rows: Sequence[Row], hits: Sequence[Hit]) -> list[Row]:
+    """The best sentence of each article, best first."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        article = hits[row[1]].passage.article_id
+        if article not in seen:
+            seen.add(article)
+            out.append(row)
+    return out
+
+
+def on_topic(rows: Sequence[Row], hits: Sequence[Hit], ratio: float) -> list[Row]:
+    """The reports whose best sentence scores at least ``ratio`` of the best sentence."""
+    best = best_per_report(rows, hits)
+    if not best:
+        return []
+    top = best[0][0]
+    return [r for r in best if r[0] >= ratio * top]
+
+
+def _quote(hits: Sequence[Hit], row: Row, terms: set[str], max_words: int, lead: str) -> Quote:
+    score, i, j, sentence = row
+    text = _trim(sentence, terms, max_words)
+    return Quote(i, j, text, score, _same_fact(hits, i, j), lead=lead)
+
+
+def latest(
+    rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: int
+) -> list[Quote]:
+    """The newest on-topic report first, with its date and outlet; a correction wins."""
+    candidates = on_topic(rows, hits, ON_TOPIC)
+    if not candidates:
+        return []
+    newest = max(
+        candidates,
+        key=lambda r: (_date_of(hits[r[1]]), bool(_CORRECTION.search(r[3])), r[0]),
+    )
+    return [_quote(hits, newest, terms, max_words, _lead(hits[newest[1]], as_of=True))]
+
+
+def earliest(
+    rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: int
+) -> list[Quote]:
+    """The first on-topic report, with its date and outlet."""
+    candidates = [r for r in on_topic(rows, hits, ON_TOPIC) if _date_of(hits[r[1]])]
+    if not candidates:
+        return []
+    first = min(candidates, key=lambda r: (_date_of(hits[r[1]]), -r[0]))
+    return [_quote(hits, first, terms, max_words, _lead(hits[first[1]]))]
+
+
+def _distinct(quotes: list[Quote], text: str) -> bool:
+    words = set(re.findall(r"\w+", text.lower()))
+    for q in quotes:
+        other = set(re.findall(r"\w+", q.text.lower()))
+        if words and other and len(words & other) / min(len(words), len(other)) >= 0.8:
+            return False
+    return True
+
+
+def timeline(
+    question: str,
+    rows: Sequence[Row],
+    hits: Sequence[Hit],
+    terms: set[str],
+    max_words: int,
+    rescore: Callable[[str], list[Row]],
+) -> list[Quote]:
+    """One dated line per on-topic report (or per event asked about), oldest first."""
+    parts = [p for p in _WHEN_SPLIT.split(question) if re.search(r"\bwhen\b", p, re.I)]
+    if len(parts) > 1:
+        chosen = []
+        for part in parts:
+            best = rescore(part)
+            if best:
+                chosen.append(best[0])
+    else:
+        chosen = on_topic(rows, hits, TIMELINE_ON_TOPIC)
+    chosen.sort(key=lambda r: (_date_of(hits[r[1]]) or "9999", r[1], r[2]))
+    quotes: list[Quote] = []
+    for row in chosen:
+        if len(quotes) >= MAX_TIMELINE_LINES:
+            break
+        if _distinct(quotes, row[3]):
+            quotes.append(_quote(hits, row, terms, max_words, _lead(hits[row[1]])))
+    return quotes
+
+
+def summary(
+    rows: Sequence[Row],
+    hits: Sequence[Hit],
+    leads: dict[str, tuple[int, int, str]],
+    terms: set[str],
+) -> list[Quote]:
+    """The key facts, newest report first: the top of the newest on-topic report (its lead
+    and the sentences after it), then the leads of the other most relevant reports, within
+    a word budget.
+
+    ``leads`` maps an article id to (hit index, sentence index, lead sentence) for the
+    reports whose first passage is among ``hits``.
+    """
+    reports = summary_reports(rows, hits)
+    picked: list[Row] = []
+    for rank, row in enumerate(reports):
+        lead = leads.get(hits[row[1]].passage.article_id)
+        if lead is None:
+            picked.append(row)
+            continue
+        i, j, text = lead
+        picked.append((row[0], i, j, text))
+        if rank == 0:  # the newest report: its opening paragraphs tell the latest state
+            sentences = hits[i].passage.sentence_texts()
+            for k in range(j + 1, min(j + 1 + NEWEST_EXTRA_SENTENCES, len(sentences))):
+                picked.append((row[0], i, k, sentences[k]))
+    quotes: list[Quote] = []
+    used = 0
+    for row in picked:
+        words = len(row[3].split())
+        if quotes and used + words > SUMMARY_WORDS:
+            continue
+        if not _distinct(quotes, row[3]):
+            continue
+        lead = _lead(hits[row[1]]) if not quotes or quotes[-1].hit != row[1] else ""
+        quotes.append(_quote(hits, row, terms, SUMMARY_WORDS, lead))
+        used += words
+    return quotes
+
+
+def summary_reports(rows: Sequence[Row], hits: Sequence[Hit]) -> list[Row]:
+    """The reports a summary draws on, newest first: the most relevant ones and the newest
+    on-topic one."""
+    candidates = on_topic(rows, hits, SUMMARY_ON_TOPIC)
+    chosen = candidates[:MAX_SUMMARY_REPORTS]
+    if candidates:
+        newest = max(candidates, key=lambda r: _date_of(hits[r[1]]))
+        if newest not in chosen:
+            chosen.append(newest)
+    return sorted(chosen, key=lambda r: (_date_of(hits[r[1]]), r[0]), reverse=True)
+
+
+def why(rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: int) -> list[Quote]:
+    """The best sentence, and the sentence after it in the same report that gives the cause
+    (news states an event, then says why): the first of the next few with a cause word,
+    else the next one."""
+    if not rows:
+        return []
+    top = rows[0]
+    quotes = [_quote(hits, top, terms, max_words, "")]
+    if _CAUSE.search(top[3]) and len(rows) > 1 and rows[1][0] >= ON_TOPIC * top[0]:
+        second = rows[1]
+        if second[3] != top[3]:
+            quotes.append(_quote(hits, second, terms, max_words, ""))
+        return quotes
+    sentences = hits[top[1]].passage.sentence_texts()
+    following = list(range(top[2] + 1, min(top[2] + 1 + WHY_LOOKAHEAD, len(sentences))))
+    for k in following:
+        if _CAUSE.search(sentences[k]):
+            quotes.append(_quote(hits, (top[0], top[1], k, sentences[k]), terms, max_words, ""))
+            return quotes
+    if following:
+        k = following[0]
+        quotes.append(_quote(hits, (top[0], top[1], k, sentences[k]), terms, max_words, ""))
+    return quotes
+
+
+def lead_sentence(sentences: Sequence[str]) -> str | None:
+    """An article's lead: its first full sentence (not a label or a subtitle)."""
+    for sentence in sentences[:4]:
+        if len(sentence.split()) >= LEAD_MIN_WORDS and _TERMINAL.search(sentence.strip()):
+            return sentence
+    return None
+
+
+def boosted(rows: Sequence[Row], hits: Sequence[Hit], intent: Intent) -> list[Row]:
+    """Rows re-ranked for ``why`` (sentences that state a cause), ``who_said`` (quotes
+    attributed to the speaker) and questions about a figure (sentences that give one)."""
+    out = []
+    surname = (intent.speaker or "").split()[-1:] or [""]
+    for score, i, j, sentence in rows:
+        bonus = 0.0
+        if intent.quantity and intent.kind in ("timeline", "latest", "lookup"):
+            bonus = FIGURE_BONUS if _FIGURE.search(sentence) else 0.0
+        if intent.kind == "why" and _CAUSE.search(sentence):
+            bonus = CAUSE_BONUS
+        elif intent.kind == "who_said" and _QUOTE_MARK.search(sentence):
+            sentences = hits[i].passage.sentence_texts()
+            near = " ".join(sentences[max(0, j - 1) : j + 2])
+            if surname[0] and surname[0].lower() in near.lower():
+                bonus = QUOTE_BONUS
+        out.append((score + bonus, i, j, sentence))
+    out.sort(key=lambda r: r[0], reverse=True)
+    return out
+
+
+def conflicting(
+    first: Quote, rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: int
+) -> list[Quote]:
+    """Reports from other outlets, within days of ``first``, that give a different figure."""
+    mine = set(_NUMBER.findall(first.text))
+    source = (hits[first.hit].passage.source or "").lower()
+    day = _date_of(hits[first.hit])
+    if not mine or not day:
+        return []
+    from datetime import date
+
+    out = []
+    for row in on_topic(rows, hits, ON_TOPIC):
+        hit = hits[row[1]]
+        other_source = (hit.passage.source or "").lower()
+        other_day = _date_of(hit)
+        if not other_source or other_source == source or not other_day:
+            continue
+        gap = abs((date.fromisoformat(other_day) - date.fromisoformat(day)).days)
+        numbers = set(_NUMBER.findall(row[3]))
+        if gap <= SAME_REPORT_DAYS and numbers and not numbers & mine:
+            out.append(_quote(hits, row, terms, max_words, _lead(hit)))
+            break
+    return out
+
+
+def with_lead(quotes: list[Quote], hits: Sequence[Hit]) -> list[Quote]:
+    """``quotes`` with the date and outlet of their report in front."""
+    return [replace(q, lead=q.lead or _lead(hits[q.hit])) for q in quotes]
+
+
+def no_report_text(frame: TimeFrame) -> str:
+    """The opening of an answer to "did X happen in <time>" when no report is that old."""
+    return f"No indexed report {frame.describe()} covers this. Reports that do:"
