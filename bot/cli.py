@@ -270,7 +270,11 @@ def ask(
     question: Annotated[str, typer.Argument(help="Your question.")],
     k: Annotated[int | None, typer.Option("--k", min=1, max=50, help="Passages to use.")] = None,
     llm: Annotated[
-        str | None, typer.Option("--llm", help="Chat model, e.g. openai:gpt-4o-mini.")
+        str | None,
+        typer.Option(
+            "--llm",
+            help="Chat model, e.g. openai:gpt-4o-mini, or llamacpp:/path/to/model.gguf.",
+        ),
     ] = None,
     now: NowOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -352,7 +356,9 @@ def reset(
 @app.command()
 def repl(
     ctx: typer.Context,
-    llm: Annotated[str | None, typer.Option("--llm", help="Chat model spec.")] = None,
+    llm: Annotated[
+        str | None, typer.Option("--llm", help="Chat model spec (or llamacpp:/path/to/model.gguf).")
+    ] = None,
     k: Annotated[int | None, typer.Option("--k", min=1, max=50)] = None,
     now: NowOpt = None,
 ) -> None:
@@ -375,7 +381,9 @@ def evaluate(
         Path | None, typer.Option("--corpus", help="Articles to index (default: beside the file).")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write predictions here.")] = None,
-    llm: Annotated[str | None, typer.Option("--llm", help="Chat model spec.")] = None,
+    llm: Annotated[
+        str | None, typer.Option("--llm", help="Chat model spec (or llamacpp:/path/to/model.gguf).")
+    ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", help="Only the first N questions.")
     ] = None,

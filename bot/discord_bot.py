@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +53,8 @@ INGEST_EXTENSIONS = frozenset({".txt", ".md", ".html", ".jsonl"})
 FEEDBACK_TEMPLATE = r"dateline:fb:(?P<vote>up|down):(?P<answer_id>[0-9a-f]{8,32})"
 THREAD_ARCHIVE_MINUTES = 1440
 DEFAULT_WORKERS = 4
+# A streamed draft is edited at most this often (Discord allows 5 edits per 5 s a channel).
+DRAFT_EDIT_SECONDS = 1.0
 
 
 class IngestReportLike(Protocol):
@@ -65,8 +68,18 @@ class IngestReportLike(Protocol):
 class AnswerService(Protocol):
     """The answer service the adapter drives; every method blocks."""
 
-    def ask(self, question: str, history: Sequence[Turn] = (), *, k: int | None = None) -> Answer:
-        """Answer ``question``; raises ``InvalidQuestionError`` or another ``DatelineError``."""
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        k: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Answer:
+        """Answer ``question``; raises ``InvalidQuestionError`` or another ``DatelineError``.
+
+        In LLM mode ``on_token`` receives the reply as it is written (from the calling thread).
+        """
         ...
 
     def articles(self) -> list[ArticleInfo]:
@@ -137,6 +150,65 @@ def _ingest_file(service: AnswerService, name: str, data: bytes) -> str:
         more = f" (and {len(skipped) - 3} more)" if len(skipped) > 3 else ""
         summary += f" Skipped {reasons}{more}."
     return summary
+
+
+class DraftStream:
+    """An LLM reply shown while it is written: tokens in (from any thread), edits out.
+
+    ``show(text)`` puts the draft on Discord (send the first time, edit after); it is
+    awaited at most once per ``interval`` seconds, with everything streamed so far.
+    :meth:`close` stops it; the caller then replaces the draft with the checked answer.
+    """
+
+    def __init__(self, show: Callable[[str], Any], *, interval: float = DRAFT_EDIT_SECONDS) -> None:
+        self._show = show
+        self.interval = interval
+        self._loop = asyncio.get_running_loop()
+        self._pieces: list[str] = []
+        self._lock = threading.Lock()
+        self._changed = asyncio.Event()
+        self._closed = False
+        self.shown = 0
+        self._task = self._loop.create_task(self._run())
+
+    def on_token(self, token: str) -> None:
+        """Called by the answer thread for each piece of the reply."""
+        with self._lock:
+            self._pieces.append(token)
+        self._loop.call_soon_threadsafe(self._changed.set)
+
+    @property
+    def text(self) -> str:
+        """Everything streamed so far."""
+        with self._lock:
+            return "".join(self._pieces)
+
+    async def _run(self) -> None:
+        last = -self.interval
+        shown = ""
+        while True:
+            await self._changed.wait()
+            wait = last + self.interval - self._loop.time()
+            if wait > 0 and not self._closed:
+                await asyncio.sleep(wait)  # gather what arrives in the meantime
+            if self._closed:
+                return
+            self._changed.clear()
+            text = self.text
+            if text.strip() and text != shown:
+                try:
+                    await self._show(text)
+                except discord.HTTPException as exc:
+                    log.warning("could not show the draft (%s)", exc)
+                shown, last = text, self._loop.time()
+                self.shown += 1
+
+    async def close(self) -> None:
+        """Stop editing (an edit under way finishes first)."""
+        self._closed = True
+        self._changed.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
 
 class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=FEEDBACK_TEMPLATE):
@@ -391,6 +463,11 @@ class DatelineBot(discord.Client):
             and channel.owner_id == self.user.id
         )
 
+    @property
+    def streams_llm(self) -> bool:
+        """Whether answers come from an LLM, whose reply is then shown while it is written."""
+        return bool(self.settings.answer.llm)
+
     @staticmethod
     def _log_failure(exc: BaseException, what: str) -> None:
         if isinstance(exc, _ADMIN_ONLY):  # the user only sees that the index is unavailable
@@ -438,8 +515,12 @@ class DatelineBot(discord.Client):
         *,
         asker_id: int,
         reference: discord.Message | None = None,
+        draft: discord.Message | None = None,
     ) -> list[discord.Message]:
-        """Send ``answer`` as one or more messages; the last carries the feedback buttons."""
+        """Send ``answer`` as one or more messages; the last carries the feedback buttons.
+
+        A ``draft`` (the message that showed the streamed reply) becomes the first of them.
+        """
         parts = fmt.render_answer(answer)
         answer_id = new_answer_id()
         guild = getattr(channel, "guild", None)
@@ -454,13 +535,18 @@ class DatelineBot(discord.Client):
         sent = []
         for i, part in enumerate(parts):
             last = i == len(parts) - 1
+            view = feedback_view(answer_id) if last else None
+            if i == 0 and draft is not None:
+                await draft.edit(content=part, allowed_mentions=NO_MENTIONS, view=view)
+                sent.append(draft)
+                continue
             sent.append(
                 await channel.send(
                     part,
                     allowed_mentions=NO_MENTIONS,
                     suppress_embeds=True,
                     reference=ref if i == 0 else None,
-                    view=feedback_view(answer_id) if last else None,
+                    view=view,
                 )
             )
         return sent
@@ -591,16 +677,46 @@ class DatelineBot(discord.Client):
         elif trigger == "followup" and isinstance(channel, discord.Thread):
             history = await self.thread_history(channel, before=message)
 
+        drafts: list[discord.Message] = []
+
+        async def show(text: str) -> None:
+            if drafts:
+                await drafts[0].edit(content=fmt.draft_text(text), allowed_mentions=NO_MENTIONS)
+            else:
+                ref = reference.to_reference(fail_if_not_exists=False) if reference else None
+                drafts.append(
+                    await target.send(
+                        fmt.draft_text(text),
+                        allowed_mentions=NO_MENTIONS,
+                        suppress_embeds=True,
+                        reference=ref,
+                    )
+                )
+
+        draft = DraftStream(show) if self.streams_llm else None
         try:
             async with self._typing(target):
-                answer = await self.run_blocking(self.service.ask, question, history)
+                extra = {"on_token": draft.on_token} if draft else {}
+                answer = await self.run_blocking(self.service.ask, question, history, **extra)
         except Exception as exc:
             self._log_failure(exc, f"question in message {message.id}")
-            await self._send_notice(
-                target, fmt.error_notice(public_message(exc)), reference=reference
-            )
+            if draft is not None:
+                await draft.close()
+            notice = fmt.error_notice(public_message(exc))
+            if drafts:
+                await drafts[0].edit(content=notice, allowed_mentions=NO_MENTIONS)
+            else:
+                await self._send_notice(target, notice, reference=reference)
             return
-        await self.send_answer(target, answer, asker_id=message.author.id, reference=reference)
+        if draft is not None:
+            await draft.close()
+        await self.send_answer(
+            target,
+            answer,
+            asker_id=message.author.id,
+            reference=reference,
+            draft=drafts[0] if drafts else None,
+        )
 
     async def _start_thread(self, message: discord.Message, question: str) -> discord.Thread | None:
         try:
@@ -678,14 +794,29 @@ class DatelineBot(discord.Client):
         channel = interaction.channel
         if isinstance(channel, discord.Thread) and self.is_own_thread(channel):
             history = await self.thread_history(channel)
+        prefix = f"> {fmt.clip(fmt.one_line(question), fmt.QUOTE_LIMIT)}\n"
+
+        async def show(text: str) -> None:
+            # The deferred "thinking" response becomes the draft, then the answer.
+            await interaction.edit_original_response(
+                content=fmt.clip(prefix + fmt.draft_text(text), fmt.MESSAGE_LIMIT),
+                allowed_mentions=NO_MENTIONS,
+            )
+
+        draft = DraftStream(show) if self.streams_llm else None
         try:
-            answer = await self.run_blocking(self.service.ask, question, history)
+            extra = {"on_token": draft.on_token} if draft else {}
+            answer = await self.run_blocking(self.service.ask, question, history, **extra)
         except Exception as exc:
             self._log_failure(exc, f"/ask from user {interaction.user.id}")
+            if draft is not None:
+                await draft.close()
             await self._ephemeral_after_public_defer(
                 interaction, fmt.error_notice(public_message(exc))
             )
             return
+        if draft is not None:
+            await draft.close()
 
         parts = fmt.render_answer(answer, quote_question=True)
         answer_id = new_answer_id()
@@ -700,6 +831,11 @@ class DatelineBot(discord.Client):
             extra: dict[str, Any] = {}
             if i == len(parts) - 1:
                 extra["view"] = feedback_view(answer_id)
+            if i == 0 and draft is not None and draft.shown:
+                await interaction.edit_original_response(
+                    content=part, allowed_mentions=NO_MENTIONS, **extra
+                )
+                continue
             await interaction.followup.send(
                 part, allowed_mentions=NO_MENTIONS, suppress_embeds=True, wait=True, **extra
             )

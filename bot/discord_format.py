@@ -68,6 +68,14 @@ def clip(text: str, limit: int) -> str:
     return text[: limit - 1].rstrip() + "…"
 
 
+DRAFT_NOTE = "\n-# writing… (the citations are checked when the answer is done)"
+
+
+def draft_text(text: str) -> str:
+    """A streamed LLM draft as one message: the text so far (clipped) and a note under it."""
+    return clip(text.strip() or "…", MESSAGE_LIMIT - len(DRAFT_NOTE)) + DRAFT_NOTE
+
+
 def one_line(text: str | None) -> str:
     """``text`` with every run of whitespace (newlines included) made one space."""
     return " ".join((text or "").split())

@@ -13,19 +13,20 @@ Input, when no ``input_fn`` is given:
 * stdin is piped: lines are read from stdin without a banner or prompt, each non-empty line
   is answered, blocks of output are separated by a blank line, and end of input exits.
 
-Streaming (LLM mode): tokens are printed as they arrive. The chain checks the citations
-afterwards and may drop invented ``[n]`` markers or rewrite ``[1, 2]`` as ``[1][2]``, so when
-the final text differs from what was streamed (whitespace aside) it is printed again, in full,
-under a dim "(citations checked)" note; the sources always follow. When the final text only
-extends what was streamed (an abstention adds the closest articles), just the rest is
-printed. When the LLM failed and the service fell back to an extractive answer, whatever was
-streamed is left as is and the whole extractive answer is printed with its fallback note.
+Streaming (LLM mode, on a terminal): tokens are shown, dimmed, as they arrive, in a
+transient live region. The chain checks the reply afterwards (it may drop invented ``[n]``
+markers, uncited or unsupported sentences, or fall back to an extractive answer), so when
+the answer is ready the draft is erased and the answer is printed once, in full, with its
+sources (and, after a fallback, a note saying why). Output that is not a terminal gets only
+the final answers. Log records emitted while an answer is being written are held back and
+written after it, so a warning never lands inside an answer.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -75,24 +76,85 @@ def _input_prompt_on_stderr(prompt: str) -> str:
     return input()
 
 
-class _Stream:
-    """The ``on_token`` callback: prints tokens as they arrive and remembers them."""
+class _LiveDraft:
+    """The ``on_token`` callback on a terminal: the streamed draft, in a transient live region.
+
+    :meth:`close` erases it; the checked answer is then printed in its place.
+    """
+
+    _REFRESH_SECONDS = 0.05
 
     def __init__(self, console: Any, on_first: Callable[[], None] | None = None) -> None:
         self.console = console
         self.pieces: list[str] = []
         self._on_first = on_first
+        self._live: Any = None
+        self._shown_at = 0.0
 
     def __call__(self, token: str) -> None:
-        if not self.pieces and self._on_first is not None:
-            self._on_first()
+        from rich.text import Text
+
+        if not self.pieces:
+            if self._on_first is not None:
+                self._on_first()
+            from rich.live import Live
+
+            self._live = Live(
+                Text(""),
+                console=self.console,
+                transient=True,
+                auto_refresh=False,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self._live.start()
         self.pieces.append(token)
-        self.console.print(token, end="", markup=False, highlight=False, soft_wrap=True)
+        now = time.monotonic()
+        refresh = now - self._shown_at >= self._REFRESH_SECONDS
+        if refresh:
+            self._shown_at = now
+        self._live.update(Text(self.text, style="dim"), refresh=refresh)
 
     @property
     def text(self) -> str:
         """Everything streamed so far."""
         return "".join(self.pieces)
+
+    def close(self) -> None:
+        """Erase the draft (a no-op if nothing was streamed)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+class _HeldLogs(logging.Handler):
+    """Holds the root logger's records while an answer is written, then hands them on."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.NOTSET)
+        self.records: list[logging.LogRecord] = []
+        self._saved: list[logging.Handler] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record for later."""
+        self.records.append(record)
+
+    def __enter__(self) -> _HeldLogs:
+        root = logging.getLogger()
+        self._saved = list(root.handlers)
+        if self._saved:  # without handlers there is nothing to interleave (or to hold for)
+            root.handlers = [self]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        root = logging.getLogger()
+        if self._saved:
+            root.handlers = self._saved
+        for record in self.records:
+            for handler in self._saved:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+        self.records.clear()
 
 
 class Repl:
@@ -247,47 +309,34 @@ class Repl:
         def first_token() -> None:
             if status is not None:
                 status.stop()
-            stream_open[0] = True
 
-        stream = _Stream(self.console, first_token) if self.llm else None
-        try:
-            answer = self.service.ask(
-                question,
-                list(self.history),
-                k=self.k,
-                llm=self.llm or "",  # "" keeps a configured LLM out of extractive mode
-                on_token=stream,
-            )
-        finally:
-            if status is not None:
-                status.stop()
-        streamed = stream.text.rstrip() if stream is not None else ""
-        self._end_stream(stream_open)
-        if not streamed or answer.fallback_reason:
+        # Only a terminal can take a draft back; elsewhere the checked answer is all.
+        draft = (
+            _LiveDraft(self.console, first_token) if self.llm and self.console.is_terminal else None
+        )
+        with _HeldLogs():
+            try:
+                answer = self.service.ask(
+                    question,
+                    list(self.history),
+                    k=self.k,
+                    llm=self.llm or "",  # "" keeps a configured LLM out of extractive mode
+                    on_token=draft,
+                )
+            finally:
+                if status is not None:
+                    status.stop()
+                if draft is not None:
+                    draft.close()
             print_answer(self.console, answer)
-        elif _squash(answer.text) == _squash(streamed):
-            print_answer(self.console, answer, streamed=True)
-        elif answer.text.startswith(streamed):
-            self._print_marked(answer.text[len(streamed) :].strip())
-            print_answer(self.console, answer, streamed=True)
-        else:
-            self._note("(citations checked)")
-            print_answer(self.console, answer)
-        if self.interactive:
-            self.console.print()
+            if self.interactive:
+                self.console.print()
         self.last_answer = answer
         if not answer.abstained:
             self.history.append(answer.as_turn())
 
-    def _print_marked(self, text: str) -> None:
-        from rich.text import Text
-
-        rich_text = Text(text)
-        rich_text.highlight_regex(r"\[\d+\]", "bold cyan")
-        self.console.print(rich_text)
-
     def _end_stream(self, stream_open: list[bool]) -> None:
-        """Finish a line left open by streamed tokens."""
+        """Finish a line left open by streamed tokens (the live draft leaves none)."""
         if stream_open[0]:
             self.console.print()
             stream_open[0] = False

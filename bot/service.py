@@ -82,6 +82,7 @@ class DatelineService:
         self.settings = settings
         self._llm_lock = threading.Lock()
         self._llms: dict[tuple, object] = {}
+        self._local_servers: dict[tuple, object] = {}
         self._search_lock = threading.Lock()
         self.abstain_rule = AbstainRule(
             threshold=settings.answer.abstain_threshold,
@@ -253,20 +254,45 @@ class DatelineService:
 
     def _llm(self, spec: str):
         from bot.chain import LLMAnswerer
+        from bot.llamacpp import SPEC_PREFIX
 
         a = self.settings.answer
-        key = (spec, a.llm_base_url, a.llm_timeout, a.llm_temperature)
+        key = (spec, a.llm_base_url, a.llm_timeout, a.llm_temperature, a.llm_max_tokens)
         with self._llm_lock:
             if key not in self._llms:
+                base_url, chat_spec = a.llm_base_url, spec
+                if spec.startswith(SPEC_PREFIX):
+                    server = self._local_server(spec)
+                    base_url, chat_spec = server.start(), f"openai:{server.model.stem}"
                 llm = LLMAnswerer(
-                    spec,
-                    base_url=a.llm_base_url,
+                    chat_spec,
+                    base_url=base_url,
                     timeout=a.llm_timeout,
                     temperature=a.llm_temperature,
+                    max_tokens=a.llm_max_tokens,
                 )
                 llm.ensure_model()
                 self._llms[key] = llm
             return self._llms[key]
+
+    def _local_server(self, spec: str):
+        """The in-process llama.cpp server of a ``llamacpp:PATH`` spec, one per model file."""
+        from bot.llamacpp import LocalLlamaServer, model_path_of
+
+        a = self.settings.answer
+        key = (model_path_of(spec), a.llm_threads, a.llm_context)
+        if key not in self._local_servers:
+            self._local_servers[key] = LocalLlamaServer(
+                key[0], threads=a.llm_threads, context=a.llm_context
+            )
+        return self._local_servers[key]
+
+    @cached_property
+    def support_check(self):
+        """Whether a cited passage supports its sentence (content words and embeddings)."""
+        from bot.support import SupportCheck
+
+        return SupportCheck(self.query_embedder.encode, tokenize)
 
     def evidence(self, question: str, hits: Sequence[Hit]) -> Evidence | None:
         """How strongly the best passage supports an answer (None when nothing matched)."""
@@ -312,6 +338,7 @@ class DatelineService:
         history = list(history)[-settings.history_turns :] if settings.history_turns else []
         spec = llm if llm is not None else settings.llm
         answerer = self._llm(spec) if spec else None
+        set_up_at = time.perf_counter()
 
         resolved = question
         if history:
@@ -331,7 +358,7 @@ class DatelineService:
             question=question,
             text="",
             abstained=False,
-            mode="llm" if answerer else "extractive",
+            mode="extractive",
             retrieved=[
                 Retrieved(h.passage.id, h.passage.article_id, round(h.score, 4), h.passage.text)
                 for h in hits[:k]
@@ -349,10 +376,13 @@ class DatelineService:
             self._answer_extractive(answer, search_query, hits, frame, intent, k)
         done = time.perf_counter()
         answer.timings_ms = {
-            "retrieve": (retrieved_at - started) * 1000,
+            "llm_setup": (set_up_at - started) * 1000,
+            "retrieve": (retrieved_at - set_up_at) * 1000,
             "answer": (done - retrieved_at) * 1000,
             "total": (done - started) * 1000,
         }
+        if not answerer:
+            del answer.timings_ms["llm_setup"]
         return answer
 
     def _time_aware_search(
@@ -380,6 +410,7 @@ class DatelineService:
 
     def _abstain(self, answer: Answer, hits: Sequence[Hit]) -> None:
         answer.abstained = True
+        answer.mode = "abstained"
         closest = []
         for h in hits:
             title = h.passage.title
@@ -544,10 +575,10 @@ class DatelineService:
     def _answer_llm(self, answer, answerer, question, hits, history, on_token, frame=None):
         from bot.chain import AnswerFallback
 
+        passages = [h.passage for h in hits]
         try:
-            result = answerer.answer(question, [h.passage for h in hits], history, on_token)
+            result = answerer.answer(question, passages, history, on_token, self.support_check)
         except AnswerFallback as fallback:
-            answer.mode = "extractive"
             answer.fallback_reason = fallback.reason
             frame = frame or read_time(question, self.today())
             intent = read_intent(question, frame)
@@ -556,6 +587,7 @@ class DatelineService:
         if result.abstained:
             self._abstain(answer, hits)
             return
+        answer.mode = "llm"
         answer.text = result.text
         answer.citations = [
             self._citation(n, hits[n - 1], self._best_sentence(hits[n - 1]))
@@ -565,5 +597,9 @@ class DatelineService:
 
 def check_llm_spec(spec: str) -> None:
     """Raise ConfigError early for an LLM spec that cannot work."""
-    if ":" not in spec and "/" not in spec:
+    from bot.llamacpp import SPEC_PREFIX, model_path_of
+
+    if spec.startswith(SPEC_PREFIX):
+        model_path_of(spec)
+    elif ":" not in spec and "/" not in spec:
         raise ConfigError(f"LLM spec {spec!r} should look like 'provider:model'")

@@ -86,6 +86,15 @@ class AnswerSettings(BaseModel):
     )
     llm_timeout: float = Field(20.0, gt=0, description="Seconds before the LLM falls back.")
     llm_temperature: float = Field(0.0, ge=0, description="Sampling temperature for the LLM.")
+    llm_max_tokens: int = Field(
+        300, ge=16, description="Most tokens an LLM reply may have (sent with every request)."
+    )
+    llm_threads: int = Field(
+        0, ge=0, description="CPU threads of a llamacpp: model (0: every CPU available)."
+    )
+    llm_context: int = Field(
+        4096, ge=512, description="Context window of a llamacpp: model, prompt plus reply."
+    )
     max_sentences: int = Field(2, ge=1, description="Sentences an extractive answer quotes.")
     max_words: int = Field(60, ge=10, description="Words an extractive answer may use.")
     history_turns: int = Field(3, ge=0, description="Earlier turns used to resolve follow-ups.")

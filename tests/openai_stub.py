@@ -31,7 +31,8 @@ class OpenAIStub:
     ``reply`` is the answer text, or a function of the request body returning it.
     ``mode`` is ``"ok"``, ``"error"`` (HTTP ``status``, 500 by default) or ``"hang"``.
     ``fail_first`` makes that many requests fail with ``status`` before ``mode`` applies;
-    ``delay`` waits before answering and ``chunk_delay`` between streamed chunks.
+    ``delay`` waits before answering and ``chunk_delay`` between streamed chunks;
+    ``finish_reason`` is what the reply reports (``"length"``: cut at ``max_tokens``).
     """
 
     def __init__(
@@ -51,6 +52,7 @@ class OpenAIStub:
         self.fail_first = fail_first
         self.delay = delay
         self.chunk_delay = chunk_delay
+        self.finish_reason = "stop"
         self.requests: list[dict[str, Any]] = []
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -110,7 +112,7 @@ class OpenAIStub:
         return self._stopping.wait(seconds) if seconds > 0 else self._stopping.is_set()
 
 
-def _completion(model: str, text: str) -> dict[str, Any]:
+def _completion(model: str, text: str, finish: str = "stop") -> dict[str, Any]:
     return {
         "id": "chatcmpl-stub",
         "object": "chat.completion",
@@ -121,7 +123,7 @@ def _completion(model: str, text: str) -> dict[str, Any]:
                 "index": 0,
                 "message": {"role": "assistant", "content": text},
                 "logprobs": None,
-                "finish_reason": "stop",
+                "finish_reason": finish,
             }
         ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
@@ -185,7 +187,7 @@ class _Handler(BaseHTTPRequestHandler):
         if body.get("stream"):
             self._stream(model, reply)
         else:
-            self._send_json(200, _completion(model, reply))
+            self._send_json(200, _completion(model, reply, stub.finish_reason))
 
     def _stream(self, model: str, reply: str) -> None:
         self.send_response(200)
@@ -196,7 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         events = [_chunk(model, {"role": "assistant", "content": ""})]
         events += [_chunk(model, {"content": piece}) for piece in re.findall(r"\S+\s*", reply)]
-        events.append(_chunk(model, {}, finish="stop"))
+        events.append(_chunk(model, {}, finish=self.stub.finish_reason))
         for event in events:
             self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
             self.wfile.flush()

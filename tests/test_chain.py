@@ -23,6 +23,8 @@ from bot.chain import (
     format_passages,
     is_abstain,
     parse_citations,
+    split_answer,
+    strip_echoed_headers,
 )
 from bot.errors import ConfigError
 from prompts import ABSTAIN_PHRASE
@@ -125,9 +127,11 @@ def test_valid_citations_are_kept():
 def test_invented_citation_is_removed():
     answerer = LLMAnswerer("fake", model=_fake("Rates were held [1]. Inflation fell [7]."))
     result = answerer.answer(QUESTION, _passages(3))
-    assert result.text == "Rates were held [1]. Inflation fell."
+    # The sentence left without a valid citation is dropped, not kept uncited.
+    assert result.text == "Rates were held [1]."
     assert result.cited == [1]
     assert result.invalid == [7]
+    assert result.dropped == [("Inflation fell.", "uncited")]
     assert "[7]" in result.raw
 
 
@@ -195,7 +199,7 @@ def test_streaming_calls_on_token_with_the_pieces_on_the_callers_thread():
     assert len(pieces) > 1
     assert "".join(pieces) == reply
     assert threads == {threading.get_ident()}
-    assert result.text == "Rates were held [1]. Inflation fell."
+    assert result.text == "Rates were held [1]."
     assert result.cited == [1]
 
 
@@ -304,13 +308,14 @@ def _http_model(stub: OpenAIStub, timeout: float = 30.0):
 def test_http_answer_built_from_the_spec(stub):
     answerer = LLMAnswerer("openai:test-model", base_url=stub.base_url, timeout=5)
     result = answerer.answer(QUESTION, _passages(3))
-    assert result.text == "The bank held rates [1]. Markets rose."
+    assert result.text == "The bank held rates [1]."
     assert result.cited == [1] and result.invalid == [9]
     (request,) = stub.requests
     assert request["model"] == "test-model"
     assert request["temperature"] == 0
+    assert request["max_tokens"] == 300
     assert [m["role"] for m in request["messages"]] == ["system", "user"]
-    assert not request.get("stream")
+    assert request["stream"] is True  # always streamed, so that a timeout can cut it off
 
 
 def test_http_local_server_needs_no_api_key(stub, monkeypatch):
@@ -364,3 +369,89 @@ def test_http_condense(stub):
     assert answerer.condense("What did it decide?", history) == stub.reply
     stub.mode = "error"
     assert answerer.condense("What did it decide?", history) == "What did it decide?"
+
+
+def test_http_request_is_sent_once_with_max_tokens_and_never_retried(stub):
+    stub.mode, stub.status = "error", 503  # the OpenAI client would retry this twice
+    answerer = LLMAnswerer("openai:test-model", base_url=stub.base_url, timeout=5, max_tokens=77)
+    with pytest.raises(AnswerFallback, match="llm error: InternalServerError"):
+        answerer.answer(QUESTION, _passages(3))
+    time.sleep(1.0)  # longer than the client's first retry back-off
+    (request,) = stub.requests
+    assert request["max_tokens"] == 77
+
+
+def test_http_timeout_is_one_deadline_for_the_answer_without_retry(stub):
+    stub.mode = "hang"
+    answerer = LLMAnswerer("openai:test-model", base_url=stub.base_url, timeout=0.5)
+    start = time.monotonic()
+    with pytest.raises(AnswerFallback, match=r"llm timeout after 0\.5s"):
+        answerer.answer(QUESTION, _passages(3))
+    assert time.monotonic() - start < 1.0
+    time.sleep(1.0)
+    assert len(stub.requests) == 1
+
+
+def test_http_reply_cut_by_the_token_limit_keeps_its_complete_cited_sentences(stub):
+    stub.finish_reason = "length"
+    stub.reply = "The bank held rates [1]. Analysts agreed [2]. Markets then rose sharply in the"
+    answerer = LLMAnswerer("openai:test-model", base_url=stub.base_url, timeout=5, max_tokens=20)
+    result = answerer.answer(QUESTION, _passages(3))
+    assert result.truncated
+    assert result.text == "The bank held rates [1]. Analysts agreed [2]."
+    assert result.dropped == [("Markets then rose sharply in the", "cut off")]
+    stub.reply = "The bank held rates and then [1"
+    with pytest.raises(AnswerFallback) as info:
+        answerer.answer(QUESTION, _passages(3))
+    assert info.value.reason == "reply cut at the token limit (20) before a cited sentence"
+
+
+# --- sentences, echoed headers, support --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("Held [1]. Cut [2].", [("Held [1].", [1]), ("Cut [2].", [2])]),
+        ("Held. [1] Cut [2].", [("Held. [1]", [1]), ("Cut [2].", [2])]),
+        (
+            "It says:\n[1] Held.\n[2]\nCut.",
+            [("It says:", []), ("[1] Held.", [1]), ("[2] Cut.", [2])],
+        ),
+        ("U.S. officials met [1]. Then.", [("U.S. officials met [1].", [1]), ("Then.", [])]),
+    ],
+)
+def test_split_answer_gives_each_sentence_its_markers(text, sentences):
+    assert [(s.text, s.cited) for s in split_answer(text)] == sentences
+
+
+def test_echoed_headers_are_removed_and_are_not_citations():
+    header = "[2] Title: Article 1 | Outlet: AP | Date: 2024-05-02"
+    assert strip_echoed_headers(f"{header}\nThe bank held [2].") == ("\nThe bank held [2].", 1)
+    answerer = LLMAnswerer("fake", model=_fake(f"{header}\nRates were held at two percent."))
+    with pytest.raises(AnswerFallback) as info:
+        answerer.answer(QUESTION, _passages(3))
+    assert info.value.reason == "no valid citation (only echoed passage headers)"
+    reply = f"{header}\nThe bank held rates at 1% [2]."
+    result = LLMAnswerer("fake", model=_fake(reply)).answer(QUESTION, _passages(3))
+    assert result.text == "The bank held rates at 1% [2]." and result.cited == [2]
+
+
+def test_support_check_drops_unsupported_citations_then_sentences():
+    reply = "Rates were held at one percent [1][2]. The moon is made of cheese [3]."
+    seen: list[tuple[str, str]] = []
+
+    def support(sentence: str, passage: Passage) -> bool:
+        seen.append((sentence, passage.id))
+        return "held" in sentence and passage.id == "a1:0"
+
+    result = LLMAnswerer("fake", model=_fake(reply)).answer(QUESTION, _passages(3), support=support)
+    assert result.text == "Rates were held at one percent [2]."
+    assert result.cited == [2]
+    assert result.dropped == [("The moon is made of cheese.", "unsupported")]
+    assert ("The moon is made of cheese.", "a2:0") in seen
+    with pytest.raises(AnswerFallback) as info:
+        LLMAnswerer("fake", model=_fake(reply)).answer(
+            QUESTION, _passages(3), support=lambda s, p: False
+        )
+    assert info.value.reason == "citations not supported by their passages"

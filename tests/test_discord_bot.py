@@ -45,7 +45,7 @@ from bot.discord_bot import AnswerService, DatelineBot, FeedbackButton
 from bot.errors import InvalidQuestionError
 from bot.feedback import FeedbackLog, read_feedback
 from bot.ratelimit import SlidingWindowLimiter
-from config.settings import DiscordSettings, Settings
+from config.settings import AnswerSettings, DiscordSettings, Settings
 from retrieval.models import ArticleInfo
 
 NONE_MENTIONS = {"parse": []}
@@ -144,9 +144,15 @@ async def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DATELINE_CONFIG", str(tmp_path / "absent.toml"))
     made: list[DatelineBot] = []
 
-    async def make(service: FakeService | None = None, **discord_settings: Any) -> Harness:
+    async def make(
+        service: FakeService | None = None, llm: str | None = None, **discord_settings: Any
+    ) -> Harness:
         service = service or FakeService()
-        settings = Settings(home=tmp_path, discord=DiscordSettings(**discord_settings))
+        settings = Settings(
+            home=tmp_path,
+            discord=DiscordSettings(**discord_settings),
+            answer=AnswerSettings(llm=llm),
+        )
         svc: AnswerService = service
         bot = DatelineBot(settings, svc, intents=discord.Intents.all())
         made.append(bot)
@@ -562,3 +568,76 @@ async def test_twenty_questions_at_once_never_block_the_loop(harness: Factory) -
     assert max(lags) < 0.1, f"event loop blocked for {max(lags) * 1000:.0f} ms"
     assert service.max_active > 1
     assert elapsed < 20 * 0.05  # the questions overlapped
+
+
+# -- LLM mode: the reply is shown while it is written -------------------------------------
+
+
+class StreamingService(FakeService):
+    """Streams ``pieces`` to ``on_token`` (``delay`` apart), then returns the checked answer."""
+
+    def __init__(self, pieces: list[str], final: Answer, delay: float) -> None:
+        super().__init__(lambda q: final)
+        self.pieces, self.delay = pieces, delay
+
+    def ask(self, question: str, history=(), *, k=None, on_token=None) -> Answer:
+        assert on_token is not None  # the bot streams in LLM mode
+        for piece in self.pieces:
+            time.sleep(self.delay)
+            on_token(piece)
+        return super().ask(question, history, k=k)
+
+
+def record_edits(h: Harness, monkeypatch: pytest.MonkeyPatch) -> list[tuple[float, dict]]:
+    edits: list[tuple[float, dict]] = []
+    http = h.bot.http
+    fake_edit = type(http).edit_message
+
+    async def edit_message(channel_id: int, message_id: int, **fields: Any) -> dict:
+        # dpytest reads the edited message from its caller's ``self`` local.
+        self = dpy_backend._get_higher_locs(1).get("self")  # noqa: F841
+        edits.append((time.monotonic(), dict(fields["params"].payload or {})))
+        return await fake_edit(http, channel_id, message_id, **fields)
+
+    monkeypatch.setattr(http, "edit_message", edit_message, raising=False)
+    return edits
+
+
+async def test_llm_reply_is_edited_as_it_streams_then_becomes_the_checked_answer(
+    harness: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    final = make_answer("What happened?", "The council approved the budget [1].")
+    pieces = [f"draft{i} " for i in range(30)]  # about 3 s of streaming
+    h = await harness(StreamingService(pieces, final, 0.1), llm="openai:test-model")
+    edits = record_edits(h, monkeypatch)
+    start = time.monotonic()
+    await h.ask(h.mention("What happened?"))
+    replies = h.sent()
+    assert len(replies) == 1  # one message: the draft, edited, then the answer
+    first_draft = h.payloads[-1]["content"]
+    assert first_draft.startswith("draft0") and first_draft.endswith(fmt.DRAFT_NOTE)
+    assert not custom_ids(h.payloads[-1])
+    drafts, (_, last) = edits[:-1], edits[-1]
+    assert drafts, "the draft was never edited while it streamed"
+    assert all(p["content"].endswith(fmt.DRAFT_NOTE) for _, p in drafts)
+    assert any("draft2" in p["content"] for _, p in drafts)
+    times = [start] + [t for t, _ in drafts]
+    assert all(b - a >= 0.9 for a, b in zip(times[1:], times[2:], strict=False))
+    assert len(drafts) <= 4  # at most about one edit a second over ~3 s
+    assert last["content"] == fmt.render_answer(final)[0]
+    assert "draft" not in last["content"]
+    assert last["allowed_mentions"] == NONE_MENTIONS
+    assert len(custom_ids(last)) == 2  # the feedback buttons come with the final edit
+
+
+async def test_llm_reply_that_fails_replaces_the_draft_with_the_notice(
+    harness: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = StreamingService(["half an ", "answer "], make_answer("q"), 0.05)
+    service.fail_with = InvalidQuestionError("that question cannot be answered")
+    h = await harness(service, llm="openai:test-model")
+    edits = record_edits(h, monkeypatch)
+    await h.ask(h.mention("What happened?"))
+    assert len(h.sent()) == 1
+    assert h.payloads[-1]["content"].startswith("half an")
+    assert "that question cannot be answered" in edits[-1][1]["content"]

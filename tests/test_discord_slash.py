@@ -15,6 +15,7 @@ import datetime as dt
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ from bot.answer import Answer, Citation, Turn
 from bot.discord_bot import DatelineBot, FeedbackButton, safe_attachment_name
 from bot.errors import ConfigError, InvalidQuestionError
 from bot.feedback import read_feedback
-from config.settings import DiscordSettings, Settings
+from config.settings import AnswerSettings, DiscordSettings, Settings
 from retrieval.models import ArticleInfo
 
 APP_ID = 900000000000000001
@@ -129,6 +130,14 @@ class RecordingAdapter:
         self.calls.append(("followup", payload))
         self.messages.append(message_payload(payload))
         return self.messages[-1]
+
+    async def edit_original_interaction_response(
+        self, application_id: int, token: str, *, payload: dict[str, Any] | None = None, **_: Any
+    ) -> dict[str, Any]:
+        payload = dict(payload or {})
+        self.events.append("edit_original")
+        self.calls.append(("edit_original", payload))
+        return message_payload(payload)
 
     async def delete_original_interaction_response(
         self, application_id: int, token: str, **_: Any
@@ -742,3 +751,34 @@ def test_run_discord_reports_a_rejected_login_without_the_token(
     assert secret not in str(info.value)
     assert info.value.__suppress_context__
     assert all(secret not in r.getMessage() for r in caplog.records)
+
+
+class StreamingService(FakeService):
+    """Streams a draft to ``on_token`` (about 2.5 s of it), then answers."""
+
+    def ask(self, question: str, history=(), *, k: int | None = None, on_token=None) -> Answer:
+        assert on_token is not None
+        for i in range(25):
+            time.sleep(0.1)
+            on_token(f"draft{i} ")
+        return super().ask(question, history, k=k)
+
+
+async def test_ask_in_llm_mode_edits_the_thinking_message_as_the_reply_streams(
+    env: Env, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path, answer=AnswerSettings(llm="openai:test-model"))
+    bot = build_bot(settings, StreamingService(env.events))
+    try:
+        await bot.tree._call(ask_interaction(bot, "Did the budget pass?"))
+    finally:
+        bot._executor.shutdown(wait=True, cancel_futures=True)
+    edits = env.adapter.of("edit_original")
+    drafts, final = edits[:-1], edits[-1]
+    assert 1 <= len(drafts) <= 4  # about once a second over 2.5 s
+    assert all(d["content"].startswith("> Did the budget pass?\ndraft0") for d in drafts)
+    assert all(d["content"].endswith(fmt.DRAFT_NOTE) for d in drafts)
+    assert final["content"].startswith("> Did the budget pass?\nThe council approved")
+    assert "draft" not in final["content"] and final["allowed_mentions"] == {"parse": []}
+    assert [i.split(":")[2] for i in custom_ids(final)] == ["up", "down"]
+    assert not env.adapter.of("followup")  # the answer fit in the edited message

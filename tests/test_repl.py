@@ -364,16 +364,81 @@ def test_llm_answer_is_streamed_once_then_sources(llm_service):
     assert repl.history[-1].answer == "Song Tao met Lee Longnan [1]."
 
 
-def test_llm_answer_with_an_invented_citation_is_reprinted_checked(llm_service):
+def test_llm_answer_with_an_invented_citation_is_printed_once_checked(llm_service):
     svc, stub = llm_service
     stub.reply = "Song Tao met Lee Longnan [1][9]."
     repl = make(svc, "/mode llm openai:test-model", "Who is Song Tao?")
     assert repl.run() == 0
     out = output(repl)
-    assert "Song Tao met Lee Longnan [1][9]." in out  # as streamed
-    checked = out.split("(citations checked)", 1)[1]
-    assert "Song Tao met Lee Longnan [1]." in checked and "[9]" not in checked
+    assert out.count("Song Tao met Lee Longnan") == 1
+    assert "Song Tao met Lee Longnan [1]." in out and "[9]" not in out
+    assert "(citations checked)" not in out
     assert repl.last_answer.text == "Song Tao met Lee Longnan [1]."
+
+
+ERASE_LINE = "\x1b[2K"
+
+
+def make_terminal(service, *items, **kwargs):
+    """A Repl writing to a string console that claims to be a terminal (live drafts on)."""
+    console = Console(file=io.StringIO(), width=120, force_terminal=True, color_system=None)
+    return Repl(service, input_fn=lines(*items), console=console, **kwargs)
+
+
+def after_last_erase(out: str) -> str:
+    return out.rsplit(ERASE_LINE, 1)[-1]
+
+
+def test_terminal_draft_is_replaced_by_the_checked_answer(llm_service):
+    svc, stub = llm_service
+    stub.reply = "Song Tao met Lee Longnan [1][9]. He is a minister."
+    repl = make_terminal(svc, "Who is Song Tao?", llm="openai:test-model")
+    assert repl.run() == 0
+    out = output(repl)
+    assert "He is a minister." in out  # the draft was shown while it streamed...
+    final = after_last_erase(out)  # ...then erased, and the checked answer printed once
+    assert final.count("Song Tao met Lee Longnan [1].") == 1
+    assert "[9]" not in final and "He is a minister." not in final
+    assert "Sources" in final
+
+
+def test_terminal_draft_that_falls_back_is_replaced_by_the_labelled_extractive_answer(
+    llm_service,
+):
+    svc, stub = llm_service
+    stub.reply = "Song Tao is a famous singer from Canada."  # no citation: falls back
+    repl = make_terminal(svc, "Who is Song Tao?", llm="openai:test-model")
+    assert repl.run() == 0
+    out = output(repl)
+    assert "famous singer" in out
+    final = flat(after_last_erase(out))
+    assert "famous singer" not in final
+    assert "LLM unavailable: no valid citation; quoted extractively" in final
+    assert "minister of the International Department" in final
+    assert repl.last_answer.mode == "extractive"
+
+
+def test_a_log_record_during_an_answer_is_written_after_it(llm_service):
+    svc, stub = llm_service
+    stub.reply = "Song Tao met Lee Longnan [1]."
+    repl = make(svc, "Who is Song Tao?", llm="openai:test-model")
+    inner_ask = svc.ask
+
+    def ask(question, history=(), **kwargs):
+        logging.getLogger("bot.chain").warning("a warning while streaming")
+        return inner_ask(question, history, **kwargs)
+
+    svc.ask = ask
+    handler = logging.StreamHandler(repl.console.file)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        assert repl.run() == 0
+    finally:
+        root.removeHandler(handler)
+    out = output(repl)
+    answer_at = out.index("Song Tao met Lee Longnan [1].")
+    assert out.index("a warning while streaming") > out.index("Sources") > answer_at
 
 
 def test_llm_abstention_is_completed_not_reprinted(llm_service):
@@ -408,8 +473,8 @@ def test_llm_follow_up_sends_the_conversation(llm_service):
     repl = make(svc, "Who is Song Tao?", "Who did he meet?", llm="openai:test-model")
     assert repl.run() == 0
     assert len(repl.history) == 2
-    # The follow-up was condensed with the first turn (a non-streamed request).
-    condense = [r for r in stub.requests if not r.get("stream")]
+    # The follow-up was condensed with the first turn (a request without a system message).
+    condense = [r for r in stub.requests if r["messages"][0]["role"] != "system"]
     assert condense and "Who is Song Tao?" in str(condense[0]["messages"])
 
 
