@@ -23,7 +23,14 @@ Row = tuple[float, int, int, str]  # (score, hit index, sentence index, text)
 # A report is on topic when its best sentence scores this share of the best sentence.
 ON_TOPIC = 0.8
 TIMELINE_ON_TOPIC = 0.7
+LATEST_ON_TOPIC = 0.65
+RECENCY_WEIGHT = 0.3
+LATEST_SECOND = 0.8
+UPDATE_BONUS = 0.1
 SUMMARY_ON_TOPIC = 0.6
+# Reports read in full before a news answer is shaped.
+READ_ON_TOPIC = 0.6
+MAX_READ = 6
 CAUSE_BONUS = 0.15
 QUOTE_BONUS = 0.25
 MAX_TIMELINE_LINES = 8
@@ -38,6 +45,13 @@ _CAUSE = re.compile(
     r"the reason|reasons?|after|following|led to|so that|in order to|since|citing|cited|"
     r"triggered|prompted|attributed|stemm(?:ed|ing) from|had to|was needed|needed to|"
     r"traced to|failure|faulty|found that|concluded)\b",
+    re.I,
+)
+# What a report says when something changed: the newest state of a story.
+_UPDATE = re.compile(
+    r"\b(now|new|acting|interim|named|appointed|elected|succeed(?:ed|ing|s)?|replac(?:ed|ing)|"
+    r"revised|raised|lowered|cut|increased|rose|risen|fell|stands? at|stood at|latest|final|"
+    r"confirmed|approved|revoked|cleared|ended|completed|took over|has led|led by)\b",
     re.I,
 )
 _QUOTE_MARK = re.compile(r"[\"“”]")
@@ -56,6 +70,15 @@ _WHEN_SPLIT = re.compile(r",?\s*(?:and\s+)?(?=\bwhen\b)", re.I)
 
 def _date_of(hit: Hit) -> str:
     return (hit.passage.published or "")[:10]
+
+
+def _days(hit: Hit) -> int | None:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(_date_of(hit)).toordinal()
+    except ValueError:
+        return None
 
 
 def _lead(hit: Hit, as_of: bool = False) -> str:
@@ -97,15 +120,35 @@ def _quote(hits: Sequence[Hit], row: Row, terms: set[str], max_words: int, lead:
 def latest(
     rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: int
 ) -> list[Quote]:
-    """The newest on-topic report first, with its date and outlet; a correction wins."""
-    candidates = on_topic(rows, hits, ON_TOPIC)
+    """The newest on-topic report, with its date and outlet; a correction wins.
+
+    Reports are weighed by relevance (their best sentence against the best) plus recency
+    (the newest report of those on topic gets ``RECENCY_WEIGHT``, the oldest nothing), so a
+    newer report wins unless an older one is clearly more on topic.
+    """
+    candidates = on_topic(rows, hits, LATEST_ON_TOPIC)
     if not candidates:
         return []
-    newest = max(
-        candidates,
-        key=lambda r: (_date_of(hits[r[1]]), bool(_CORRECTION.search(r[3])), r[0]),
-    )
-    return [_quote(hits, newest, terms, max_words, _lead(hits[newest[1]], as_of=True))]
+    top = candidates[0][0] or 1.0
+    days = [_days(hits[r[1]]) for r in candidates]
+    known = [d for d in days if d is not None]
+    first, last = (min(known), max(known)) if known else (0, 0)
+
+    def value(pair):
+        row, day = pair
+        recency = (day - first) / (last - first) if day is not None and last > first else 0.0
+        return (row[0] / top + RECENCY_WEIGHT * recency, bool(_CORRECTION.search(row[3])))
+
+    newest = max(zip(candidates, days, strict=True), key=value)[0]
+    quotes = [_quote(hits, newest, terms, max_words, _lead(hits[newest[1]], as_of=True))]
+    article = hits[newest[1]].passage.article_id
+    for row in rows:  # the report's next best sentence, when nearly as good
+        if row[3] == newest[3] or hits[row[1]].passage.article_id != article:
+            continue
+        if row[0] >= LATEST_SECOND * newest[0] and _distinct(quotes, row[3]):
+            quotes.append(_quote(hits, row, terms, max_words, ""))
+        break
+    return quotes
 
 
 def earliest(
@@ -250,6 +293,8 @@ def boosted(rows: Sequence[Row], hits: Sequence[Hit], intent: Intent) -> list[Ro
         bonus = 0.0
         if intent.quantity and intent.kind in ("timeline", "latest", "lookup"):
             bonus = FIGURE_BONUS if _FIGURE.search(sentence) else 0.0
+        if intent.kind == "latest" and _UPDATE.search(sentence):
+            bonus += UPDATE_BONUS
         if intent.kind == "why" and _CAUSE.search(sentence):
             bonus = CAUSE_BONUS
         elif intent.kind == "who_said" and _QUOTE_MARK.search(sentence):

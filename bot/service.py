@@ -460,7 +460,16 @@ class DatelineService:
         terms, idf, rows = self._scored(question, hits)
         keep = {t for t in terms if len(t) > 2}
         kind = intent.kind
-        if intent.quantity or kind in ("why", "who_said"):
+        if kind != "lookup" or frame.recency or frame.earliest:
+            # Read the whole of the most relevant reports: a news answer (the newest figure,
+            # a cause, a quote) is often in a passage of the report that did not match best.
+            reports = shapes.on_topic(rows, hits, shapes.READ_ON_TOPIC)[: shapes.MAX_READ]
+            with self._search_lock:
+                hits = self.searcher.read_articles(
+                    hits, [hits[r[1]].passage.article_id for r in reports], question
+                )
+            terms, idf, rows = self._scored(question, hits)
+        if intent.quantity or kind in ("why", "who_said", "latest"):
             rows = shapes.boosted(rows, hits, intent)
         quotes: list[Quote] = []
         joiner = " "

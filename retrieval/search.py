@@ -94,6 +94,7 @@ class HybridSearcher:
         self.candidates = candidates
         self.dense_weight = dense_weight
         self._checked: tuple[str, int] | None = None
+        self._last_query: tuple[str, np.ndarray] | None = None
 
     def refresh(self) -> None:
         """Make sure the BM25 side matches Chroma (updates it when stale)."""
@@ -104,6 +105,38 @@ class HybridSearcher:
 
         self.lexical.ensure(generation, count, self.store.passage_ids, self.store.passage_texts)
         self._checked = (generation, count)
+
+    def query_vector(self, query: str) -> np.ndarray:
+        """The embedding of ``query`` (the last one is kept: a question is often searched
+        twice, in and out of a time window)."""
+        last = self._last_query
+        if last is not None and last[0] == query:
+            return last[1]
+        vector = self.embedder.encode_query(query)
+        self._last_query = (query, vector)
+        return vector
+
+    def read_articles(self, hits: list[Hit], article_ids: list[str], query: str) -> list[Hit]:
+        """``hits`` with every other passage of these articles added, scored against
+        ``query``: to answer from the whole of a report, not only the passage that matched."""
+        have = {h.passage.id for h in hits}
+        best = {}
+        for h in hits:
+            best[h.passage.article_id] = max(best.get(h.passage.article_id, 0.0), h.score)
+        vector = self.query_vector(query)
+        out = list(hits)
+        for sp in self.store.article_passages(article_ids):
+            if sp.passage.id in have:
+                continue
+            sims = (sp.sentence_vectors @ vector).tolist() if sp.sentence_vectors.size else []
+            hit = Hit(
+                sp.passage,
+                best.get(sp.passage.article_id, 0.0),
+                sentence_sims=sims,
+                sentence_vectors=sp.sentence_vectors,
+            )
+            out.append(hit)
+        return out
 
     def search(
         self,
@@ -123,7 +156,7 @@ class HybridSearcher:
             return []
         n = max(self.candidates, k)
         if vector is None:
-            vector = self.embedder.encode_query(query)
+            vector = self.query_vector(query)
         # Chroma cannot keep undated rows beside a date bound, so "published by" is checked here.
         dense = self.store.query(vector, n * (2 if filters.published_by else 1), where)
         candidates: dict[str, StoredPassage] = {

@@ -327,6 +327,24 @@ class ChromaStore:
             out.append(_stored(pid, doc, meta, sim=1.0 - float(dist)))
         return out
 
+    def article_passages(self, article_ids: list[str]) -> list[StoredPassage]:
+        """Every passage of these articles, in article then reading order."""
+        if not article_ids:
+            return []
+        col, _ = self._collections()
+        res = self._call(
+            col.get,
+            where={"article_id": {"$in": list(article_ids)}},
+            include=["documents", "metadatas"],
+        )
+        stored = [
+            _stored(pid, doc, meta)
+            for pid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+        ]
+        order = {aid: n for n, aid in enumerate(article_ids)}
+        stored.sort(key=lambda sp: (order.get(sp.passage.article_id, 0), sp.passage.ordinal))
+        return stored
+
     def lead_passages(self, article_ids: list[str]) -> dict[str, StoredPassage]:
         """The first passage of each of these articles, by article id."""
         if not article_ids:
