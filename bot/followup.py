@@ -39,11 +39,41 @@ def is_follow_up(question: str) -> bool:
     return bool(_REFERS_BACK.search(question)) or len(content_words(question)) <= 1
 
 
+_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:of\s+|de\s+|van\s+)?[A-Z][\w'’-]+)+")
+# What an answer says before its quote ("11 February 2025 (Meridian Wire): ") and its markers.
+_ANSWER_FURNITURE = re.compile(r"(?:As of )?[^:\n]{0,60}\([^)]{1,60}\):\s|\[\d+\]|^- ", re.M)
+MAX_CARRIED_NAMES = 3
+_PERSON = re.compile(r"\b(he|she|him|his|her)\b", re.I)
+
+
+def answer_names(answer: str) -> list[str]:
+    """The names an earlier answer gave (people, places, organisations), first first."""
+    text = _ANSWER_FURNITURE.sub(" ", answer)
+    names: list[str] = []
+    for match in _NAME.finditer(text):
+        name = match.group(0)
+        if name not in names:
+            names.append(name)
+    return names[:MAX_CARRIED_NAMES]
+
+
 def expand_query(question: str, history: Sequence[Turn]) -> str:
-    """The search query for ``question``: for a follow-up, the previous question's content
-    words (the entities it was about) are carried along."""
+    """The search query for ``question``: for a follow-up, the names the previous answer
+    gave (who "he" or "that plant" is) and the previous question's content words (the
+    entities it was about) are carried along."""
     if not history or not is_follow_up(question):
         return question
     previous = history[-1]
-    carried = [w for w in content_words(previous.question) if w.lower() not in question.lower()]
+    names = [n for n in answer_names(previous.answer) if n.lower() not in question.lower()]
+    if names and _PERSON.search(question):
+        # "What did he say ...?" after "Rohan Deshal.": "What did Rohan Deshal say ...?"
+        name = names.pop(0)
+        question = _PERSON.sub(
+            lambda m: name + ("'s" if m.group(0).lower() in ("his", "her") else ""),
+            question,
+            count=1,
+        )
+        return f"{question} {' '.join(names[:1])}".strip()
+    lowered = question.lower()
+    carried = names + [w for w in content_words(previous.question) if w.lower() not in lowered]
     return f"{question} {' '.join(carried)}".strip() if carried else question

@@ -54,6 +54,11 @@ _UPDATE = re.compile(
     r"confirmed|approved|revoked|cleared|ended|completed|took over|has led|led by)\b",
     re.I,
 )
+_SPEECH = re.compile(
+    r"\b(said|says|told|tells|added|warned|argued|insisted|promised|pledged|announced|"
+    r"testified|described|called|urged|according to)\b",
+    re.I,
+)
 _QUOTE_MARK = re.compile(r"[\"“”]")
 _CORRECTION = re.compile(r"\b(correct(?:ed|ion|s)|revised|clarif(?:y|ied|ication))\b", re.I)
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
@@ -297,11 +302,15 @@ def boosted(rows: Sequence[Row], hits: Sequence[Hit], intent: Intent) -> list[Ro
             bonus += UPDATE_BONUS
         if intent.kind == "why" and _CAUSE.search(sentence):
             bonus = CAUSE_BONUS
-        elif intent.kind == "who_said" and _QUOTE_MARK.search(sentence):
-            sentences = hits[i].passage.sentence_texts()
-            near = " ".join(sentences[max(0, j - 1) : j + 2])
-            if surname[0] and surname[0].lower() in near.lower():
-                bonus = QUOTE_BONUS
+        elif intent.kind == "who_said" and surname[0]:
+            name = surname[0].lower()
+            if _QUOTE_MARK.search(sentence):
+                sentences = hits[i].passage.sentence_texts()
+                near = " ".join(sentences[max(0, j - 1) : j + 2])
+                if name in near.lower():
+                    bonus = QUOTE_BONUS
+            elif name in sentence.lower() and _SPEECH.search(sentence):  # reported speech
+                bonus = QUOTE_BONUS / 2
         out.append((score + bonus, i, j, sentence))
     out.sort(key=lambda r: r[0], reverse=True)
     return out

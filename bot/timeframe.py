@@ -73,7 +73,7 @@ _RECENCY = re.compile(
 )
 _EARLIEST = re.compile(
     r"\b(first|initial(?:ly)?|originally|original|at first|earliest|at the start|"
-    r"before (?:the|it|they|he|she|prosecutors|its|a|an)\b[^?,]*|when it began|"
+    r"^\W*before\b[^?,]*|when it began|"
     r"when (?:\w+ ){0,4}first|began)\b",
     re.I,
 )
