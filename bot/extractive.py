@@ -38,9 +38,20 @@ _EXPECT = [
             r"number|amount|proportion)\b",
             re.I,
         ),
-        re.compile(f"{_NUMBER}|%|\\bpercent\\b", re.I),
+        None,  # a quantity: see _has_quantity
     ),
 ]
+_QUANTITY = re.compile(f"{_NUMBER}|%|\\bpercent\\b", re.I)
+_DATE_NUMBER = re.compile(
+    rf"{_MONTH}\.?\s+\d{{1,2}}\b|\b\d{{1,2}}(st|nd|rd|th)?\s+{_MONTH}|{_YEAR}", re.I
+)
+
+
+def _has_quantity(sentence: str) -> bool:
+    """Whether ``sentence`` gives an amount: a number that is not part of a date or a year."""
+    return bool(_QUANTITY.search(_DATE_NUMBER.sub(" ", sentence)))
+
+
 RATIO = 0.75
 _CAPITAL = re.compile(r"\b[A-Z][a-z]+")
 _WHO_WHERE = re.compile(r"\b(who|whom|whose|where)\b", re.I)
@@ -83,7 +94,8 @@ class Weights:
 def _expected_bonus(question: str, sentence: str) -> float:
     for asks, has in _EXPECT:
         if asks.search(question):
-            return 1.0 if has.search(sentence) else 0.0
+            found = has.search(sentence) if has is not None else _has_quantity(sentence)
+            return 1.0 if found else 0.0
     if _WHO_WHERE.search(question):
         asked = {w.lower() for w in _CAPITAL.findall(question)}
         names = {w.lower() for w in _CAPITAL.findall(sentence[1:])} - asked

@@ -21,7 +21,9 @@ _SUMMARY = re.compile(
     r"\b(what(?:'s| is| has)? (?:been )?happen(?:ed|ing)|what happened|(?:the )?background|"
     r"what(?:'s| is) (?:the )?(?:news|story|situation|state of play)|news (?:on|about)|"
     r"tell me about|summar(?:y|ise|ize)|overview|what do we know|catch me up|"
-    r"what(?:'s| is) going on|update on|explain)\b",
+    r"what(?:'s| is) going on|update on|explain|"
+    r"what did (?:the |an? )?[\w' -]{2,60}? (?:decide|announce|rule|find|order|agree|approve|"
+    r"reveal|admit|conclude|do)\b)\b",
     re.I,
 )
 _WHY = re.compile(
@@ -31,7 +33,7 @@ _WHY = re.compile(
 )
 _SAID = re.compile(
     r"\b(?:what|how) (?:did|does|has|had|do) (?P<who>.+?) (?:say|said|tell|told|testify|"
-    r"testified|describe|respond|react|warn|argue|claim|write|announce)\b|"
+    r"testified|describe|respond|react|warn|argue|claim|write)\b|"
     r"\bwhat (?:was|were) (?P<who2>.+?)'s (?:words|comments?|remarks?|response|reaction)\b",
     re.I,
 )

@@ -134,17 +134,7 @@ def latest(
     candidates = on_topic(rows, hits, LATEST_ON_TOPIC)
     if not candidates:
         return []
-    top = candidates[0][0] or 1.0
-    days = [_days(hits[r[1]]) for r in candidates]
-    known = [d for d in days if d is not None]
-    first, last = (min(known), max(known)) if known else (0, 0)
-
-    def value(pair):
-        row, day = pair
-        recency = (day - first) / (last - first) if day is not None and last > first else 0.0
-        return (row[0] / top + RECENCY_WEIGHT * recency, bool(_CORRECTION.search(row[3])))
-
-    newest = max(zip(candidates, days, strict=True), key=value)[0]
+    newest = _by_time(candidates, hits, newest=True)
     quotes = [_quote(hits, newest, terms, max_words, _lead(hits[newest[1]], as_of=True))]
     article = hits[newest[1]].passage.article_id
     for row in rows:  # the report's next best sentence, when nearly as good
@@ -159,12 +149,31 @@ def latest(
 def earliest(
     rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: int
 ) -> list[Quote]:
-    """The first on-topic report, with its date and outlet."""
-    candidates = [r for r in on_topic(rows, hits, ON_TOPIC) if _date_of(hits[r[1]])]
+    """The first on-topic report, with its date and outlet (relevance weighed with
+    earliness, as :func:`latest` does with recency)."""
+    candidates = [r for r in on_topic(rows, hits, LATEST_ON_TOPIC) if _days(hits[r[1]])]
     if not candidates:
         return []
-    first = min(candidates, key=lambda r: (_date_of(hits[r[1]]), -r[0]))
+    first = _by_time(candidates, hits, newest=False)
     return [_quote(hits, first, terms, max_words, _lead(hits[first[1]]))]
+
+
+def _by_time(candidates: list[Row], hits: Sequence[Hit], newest: bool) -> Row:
+    """The candidate with the best relevance (against the best) plus ``RECENCY_WEIGHT``
+    times its place in time (1 for the newest, or with ``newest=False`` the oldest)."""
+    top = candidates[0][0] or 1.0
+    days = [_days(hits[r[1]]) for r in candidates]
+    known = [d for d in days if d is not None]
+    first, last = (min(known), max(known)) if known else (0, 0)
+
+    def value(pair):
+        row, day = pair
+        place = (day - first) / (last - first) if day is not None and last > first else 0.0
+        if not newest and day is not None and last > first:
+            place = 1.0 - place
+        return (row[0] / top + RECENCY_WEIGHT * place, bool(_CORRECTION.search(row[3])))
+
+    return max(zip(candidates, days, strict=True), key=value)[0]
 
 
 def _distinct(quotes: list[Quote], text: str) -> bool:

@@ -504,11 +504,11 @@ class DatelineService:
                 max_words=max_words,
                 rows=rows,
             )
-            if quotes and intent.counts:
-                others = shapes.conflicting(quotes[0], rows, hits, keep, max_words)
-                if others:
-                    quotes = shapes.with_lead([quotes[0], *others], hits)
-                    answer.text = "Reports differ: "
+        if quotes and intent.counts and kind in ("lookup", "latest"):
+            others = shapes.conflicting(quotes[0], rows, hits, keep, max_words)
+            if others:
+                quotes = shapes.with_lead([quotes[0], *others], hits)
+                answer.text = "Reports differ: "
         if not quotes:
             self._abstain(answer, hits)
             return
