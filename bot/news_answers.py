@@ -51,7 +51,9 @@ _CAUSE = re.compile(
 _UPDATE = re.compile(
     r"\b(now|new|acting|interim|named|appointed|elected|succeed(?:ed|ing|s)?|replac(?:ed|ing)|"
     r"revised|raised|lowered|cut|increased|rose|risen|fell|stands? at|stood at|latest|final|"
-    r"confirmed|approved|revoked|cleared|ended|completed|took over|has led|led by)\b",
+    r"confirmed|approved|revoked|cleared|ended|completed|took over|has led|led by|reduc(?:ed|ing)|"
+    r"overturn(?:ed|ing)|upheld|extended|delayed|pushed back|widened|expanded|doubled|"
+    r"suspended|sentenced|resumed|rais(?:ed|ing)|increas(?:ed|ing))\b",
     re.I,
 )
 _SPEECH = re.compile(
