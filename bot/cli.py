@@ -571,11 +571,14 @@ def _watch_forever(poller) -> None:
             update(status_text())
             stop.wait(1.0)
 
-    if console.is_terminal:
-        with console.status(status_text()) as live:
-            loop(lambda text: live.update(text))
-    else:
-        loop(lambda text: None)
+    try:
+        if console.is_terminal:
+            with console.status(status_text()) as live:
+                loop(lambda text: live.update(text))
+        else:
+            loop(lambda text: None)
+    except KeyboardInterrupt:  # the way to stop watching: not an error
+        typer.echo(f"stopped after {totals['polls']} polls, {totals['new']} new articles", err=True)
 
 
 @app.command()

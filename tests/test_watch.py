@@ -195,7 +195,7 @@ def test_kill_9_during_polls_then_watch_once_equals_a_clean_poll(server, tmp_pat
             stderr=subprocess.DEVNULL,
         )
         # Once the poll has started writing, kill it a random moment later.
-        wait_for(lambda r=rows: sqlite_rows(crashed) > r, timeout=took)
+        wait_for(lambda r=rows: sqlite_rows(crashed) > r or state.exists(), timeout=took)
         time.sleep(rng.uniform(0.0, 0.4))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
