@@ -456,11 +456,10 @@ def feeds_list(
         if not feeds:
             typer.echo("No feeds followed; add one with `dateline feeds add URL`.")
         for f, row in zip(feeds, rows, strict=True):
-            status = (
-                row["last_error"]
-                and f"error: {row['last_error']}"
-                or ("polled" if row["last_poll"] else "not polled yet")
-            )
+            if row["last_error"]:
+                status = f"error: {row['last_error']}"
+            else:
+                status = "polled" if row["last_poll"] else "not polled yet"
             origin = " (config)" if f.origin == "config" else ""
             typer.echo(f"{f.url}  every {format_duration(f.every)}{origin}  {_printable(status)}")
 
