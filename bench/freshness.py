@@ -254,7 +254,8 @@ def main() -> None:
         )
         rows.append(
             {
-                "figure": f"  (that child, start-up + first poll of {FEEDS * ENTRIES} articles, wall s)",
+                "figure": f"  (that child: start-up + first poll of {FEEDS * ENTRIES} "
+                "articles, wall s)",
                 "median": round(seconds, 1),
                 "min": round(seconds, 1),
                 "max": round(seconds, 1),

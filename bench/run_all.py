@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
-    scripts = ["ingest_speed.py", "latency.py", "cold_start.py"]
+    scripts = ["ingest_speed.py", "latency.py", "cold_start.py", "freshness.py"]
     if os.environ.get("DATELINE_BENCH_SCALE", "1") != "0":
         scripts.append("scale.py")
     rows = []

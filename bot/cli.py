@@ -483,11 +483,10 @@ def feeds_list(
         if not feeds:
             typer.echo("No feeds followed; add one with `dateline feeds add URL`.")
         for f, row in zip(feeds, rows, strict=True):
-            status = (
-                row["last_error"]
-                and f"error: {row['last_error']}"
-                or ("polled" if row["last_poll"] else "not polled yet")
-            )
+            if row["last_error"]:
+                status = f"error: {row['last_error']}"
+            else:
+                status = "polled" if row["last_poll"] else "not polled yet"
             origin = " (config)" if f.origin == "config" else ""
             typer.echo(f"{f.url}  every {format_duration(f.every)}{origin}  {_printable(status)}")
 
@@ -598,11 +597,14 @@ def _watch_forever(poller) -> None:
             update(status_text())
             stop.wait(1.0)
 
-    if console.is_terminal:
-        with console.status(status_text()) as live:
-            loop(lambda text: live.update(text))
-    else:
-        loop(lambda text: None)
+    try:
+        if console.is_terminal:
+            with console.status(status_text()) as live:
+                loop(lambda text: live.update(text))
+        else:
+            loop(lambda text: None)
+    except KeyboardInterrupt:  # the way to stop watching: not an error
+        typer.echo(f"stopped after {totals['polls']} polls, {totals['new']} new articles", err=True)
 
 
 @app.command()

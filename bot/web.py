@@ -70,10 +70,16 @@ class WebReader:
         return self.fetcher.get(url, etag=etag, last_modified=last_modified, accept=FEED_ACCEPT)
 
     def read_urls(self, urls: Iterable[str]) -> list[Article | Skipped]:
-        """Every article behind ``urls`` (feeds or pages); a URL that fails is one Skipped."""
+        """Every article behind ``urls`` (feeds or pages); a URL that fails is one Skipped.
+
+        ``robots.txt`` is asked first: the URL may be an article page.
+        """
         out: list[Article | Skipped] = []
         for url in urls:
             try:
+                if not self.fetcher.robots_allow(url):
+                    out.append(Skipped(url, "robots.txt disallows it"))
+                    continue
                 result = self.fetcher.get(url, accept=FEED_ACCEPT)
             except FetchError as exc:
                 out.append(Skipped(url, reason(exc, url)))

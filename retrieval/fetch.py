@@ -333,7 +333,8 @@ class Fetcher:
     def robots_allow(self, url: str) -> bool:
         """Whether ``robots.txt`` of ``url``'s site lets Dateline fetch it (RFC 9309:
         a missing file allows everything, an unreachable one nothing); cached an hour."""
-        scheme, host, port = check_scheme(url)
+        self.check_url(url)  # a refusal names the URL asked for, not its robots.txt
+        scheme = urlsplit(url).scheme.lower()
         parts = urlsplit(url)
         origin = f"{scheme}://{parts.netloc}"
         now = time.monotonic()

@@ -69,6 +69,7 @@ from tests.test_discord_bot import harness  # noqa: F401 - the dpytest fixture
 from tests.test_discord_slash import (
     ADMIN_ROLE_ID,
     APP_ID,
+    GUILD_ID,
     RecordingAdapter,
     ask_interaction,
     build_bot,
@@ -925,7 +926,7 @@ ARTICLE_BYTES = story(
 async def test_hostile_attachment(
     slash, monkeypatch: pytest.MonkeyPatch, filename: str, declared, data: bytes, expect: str
 ) -> None:
-    bot = slash.make()
+    bot = slash.make(guilds=[GUILD_ID])  # the admin role counts only in a listed guild
 
     async def get_from_cdn(url: str) -> bytes:
         return data

@@ -190,8 +190,7 @@ async def test_poller_runs_off_the_loop_and_announces(
             fetch=FetchSettings(allow_private_addresses=True),
         )
         service = Service()
-        bot = build_bot(settings, env.service)
-        bot.feed_control.__init__(bot, Poller(service, settings))
+        bot = build_bot(settings, env.service, poller=Poller(service, settings))
         monkeypatch.setattr(bot, "get_channel", lambda cid: channel if cid == 4242 else None)
         bot.feed_control.store.add(server.url("/feed"), 60)
         assert bot.feed_control.start()

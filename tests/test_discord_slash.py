@@ -186,9 +186,11 @@ def role(role_id: int, name: str) -> dict[str, Any]:
     }
 
 
-def build_bot(settings: Settings, service: Any, *, admin_role: bool = True) -> DatelineBot:
+def build_bot(
+    settings: Settings, service: Any, *, admin_role: bool = True, **options: Any
+) -> DatelineBot:
     """A DatelineBot in the state READY would leave it: its own user and one guild."""
-    bot = DatelineBot(settings, service)
+    bot = DatelineBot(settings, service, **options)
     bot.add_dynamic_items(FeedbackButton)
     bot._connection.user = discord.ClientUser(
         state=bot._connection,

@@ -239,3 +239,23 @@ def test_robots_txt(server):
     with FeedServer() as broken:  # robots.txt failing: nothing allowed (RFC 9309)
         broken.routes["/robots.txt"] = Route(b"", status=503)
         assert not fetcher.robots_allow(broken.url("/news/1"))
+
+
+def test_the_connected_peer_is_checked_again():
+    class Stream:
+        def __init__(self, peer):
+            self.peer = peer
+
+        def get_extra_info(self, name):
+            return self.peer if name == "server_addr" else None
+
+    class Response:
+        def __init__(self, peer):
+            self.extensions = {"network_stream": Stream(peer)}
+
+    fetcher = Fetcher(address_allowed=lambda ip: ip == "127.0.0.1")
+    fetcher._check_peer("http://a.example/", Response(("127.0.0.1", 80)), "127.0.0.1")
+    with pytest.raises(RefusedURLError, match=r"connected to 10\.0\.0\.1, not 127\.0\.0\.1"):
+        fetcher._check_peer("http://a.example/", Response(("10.0.0.1", 80)), "127.0.0.1")
+    with pytest.raises(RefusedURLError, match="connected to a loopback address"):
+        Fetcher()._check_peer("http://a.example/", Response(("::1", 80, 0, 0)), "::1")

@@ -82,6 +82,17 @@ def test_refusals_are_one_line_and_send_nothing(server, tmp_path):
     for url, line in zip(urls, skipped, strict=True):
         assert line.startswith(f"  skipped: {url}: refused: ") and "allow_private_addresses" in line
     assert done.stderr.strip() == "error: 5 of 5 URLs could not be read"
+    # Pages (and feeds) given to `ingest` honour robots.txt too.
+    server.routes["/robots.txt"] = Route(b"User-agent: *\nDisallow: /private/\n")
+    server.routes["/private/page"] = Route(b"<html><p>x</p></html>", content_type="text/html")
+    blocked = run_dateline(
+        "ingest", server.url("/private/page"), home=tmp_path / "home", env=cli_env(**LOCAL)
+    )
+    assert blocked.returncode == 1
+    assert f"  skipped: {server.url('/private/page')}: robots.txt disallows it" in blocked.stdout
+    assert server.hits("/private/page") == 0
+    server.requests.clear()
+    del server.routes["/robots.txt"]
     for url in urls[:3] + ["file:///etc/passwd"]:
         added = run_dateline("feeds", "add", url, home=tmp_path / "home")
         assert added.returncode == 2 and added.stderr.count("\n") == 1, added.stderr
@@ -195,7 +206,7 @@ def test_kill_9_during_polls_then_watch_once_equals_a_clean_poll(server, tmp_pat
             stderr=subprocess.DEVNULL,
         )
         # Once the poll has started writing, kill it a random moment later.
-        wait_for(lambda r=rows: sqlite_rows(crashed) > r, timeout=took)
+        wait_for(lambda r=rows: sqlite_rows(crashed) > r or state.exists(), timeout=took)
         time.sleep(rng.uniform(0.0, 0.4))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
