@@ -59,15 +59,22 @@ def main() -> None:
                     checked += 1
                     failed += not check(sentence.plain, p)
         n = len(rows)
-        table = [[mode, count, f"{count / n:.0%}"] for mode, count in modes.most_common()]
+        # The questions the LLM was asked (not abstained on before any call).
+        asked = [r for r in rows if r["mode"] == "llm" or r.get("fallback_reason")]
+        m = len(asked) or 1
+        table = [[mode, count, f"{count / n:.0%}", ""] for mode, count in modes.most_common()]
         table += [
-            [f"fallback: {why}", count, f"{count / n:.0%}"] for why, count in reasons.most_common()
+            [f"fallback: {why}", count, f"{count / n:.0%}", f"{count / m:.0%}"]
+            for why, count in reasons.most_common()
         ]
+        asked_ms = [r["timings_ms"]["total"] for r in asked] or [0.0]
         print_table(
-            f"{path}: {n} questions, latency p50 {np.percentile(latencies, 50) / 1000:.1f} s, "
-            f"p95 {np.percentile(latencies, 95) / 1000:.1f} s; surviving LLM citations "
-            f"re-checked {checked}, failing {failed}",
-            ["outcome", "answers", "share"],
+            f"{path}: {n} questions, {len(asked)} reached the LLM; latency p50 all "
+            f"{np.percentile(latencies, 50) / 1000:.2f} s, p50 LLM-asked "
+            f"{np.percentile(asked_ms, 50) / 1000:.1f} s, p95 LLM-asked "
+            f"{np.percentile(asked_ms, 95) / 1000:.1f} s; surviving LLM citations re-checked "
+            f"{checked}, failing {failed}",
+            ["outcome", "answers", "of all", "of LLM-asked"],
             table,
         )
 

@@ -9,8 +9,11 @@ OpenAI-compatible servers (``openai:`` specs, local servers, ``llamacpp:`` model
 through the ``openai`` client directly, because cancelling must really cancel: when the
 deadline passes, the HTTP connection is shut down, so the server sees the client leave and
 stops generating. (LangChain's streaming wrapper, closed early, reads the provider's stream
-to its end instead, and the abandoned generation then delays every later answer.) Any other
-provider, and the fake chat models of the tests, go through LangChain's ``stream``.
+to its end instead, and the abandoned generation then delays every later answer.) Before the
+first byte of the reply there is no response to shut; the read timeout, set to what is left
+of the deadline, closes the connection then. llama.cpp notices a closed connection when it
+has a token to send, so a request cut off while the prompt is being read ends with that read.
+Any other provider, and the fake chat models of the tests, go through LangChain's ``stream``.
 
 The reply is then checked sentence by sentence: echoed passage headers are removed, every
 kept sentence must cite a shown passage, a reply cut by the token limit keeps only its

@@ -276,28 +276,24 @@ class Repl:
         text = line.strip()
         if not text:
             return True
-        stream_open = [False]
         try:
             if text.startswith("/"):
                 return self._command(text)
-            self._ask(text, stream_open)
+            self._ask(text)
         except KeyboardInterrupt:
             if not self.interactive:
                 raise
-            self._end_stream(stream_open)
             self._note("(cancelled)")
         except (DatelineError, RetrievalError) as exc:
-            self._end_stream(stream_open)
             self._error(user_message(exc))
         except Exception as exc:
-            self._end_stream(stream_open)
             log.exception("REPL: unexpected error on %r", text[:200])
             self._error(user_message(exc))
         return True
 
     # -- answering ------------------------------------------------------------------------
 
-    def _ask(self, question: str, stream_open: list[bool]) -> None:
+    def _ask(self, question: str) -> None:
         from bot.render import print_answer
 
         self._begin_block()
@@ -334,12 +330,6 @@ class Repl:
         self.last_answer = answer
         if not answer.abstained:
             self.history.append(answer.as_turn())
-
-    def _end_stream(self, stream_open: list[bool]) -> None:
-        """Finish a line left open by streamed tokens (the live draft leaves none)."""
-        if stream_open[0]:
-            self.console.print()
-            stream_open[0] = False
 
     # -- commands -------------------------------------------------------------------------
 
