@@ -446,13 +446,11 @@ class DatelineService:
         answer: Answer,
         question: str,
         hits: Sequence[Hit],
-        frame: TimeFrame | None = None,
-        intent: Intent | None = None,
+        frame: TimeFrame,
+        intent: Intent,
         k: int | None = None,
     ) -> None:
         settings = self.settings.answer
-        frame = frame or read_time(question, self.today())
-        intent = intent or read_intent(question, frame)
         hits = list(hits)
         more = bool(_MORE.search(answer.question))
         max_sentences = settings.max_sentences * (2 if more else 1)
