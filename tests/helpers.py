@@ -85,11 +85,13 @@ def dateline_cmd(*args: str | os.PathLike, home: Path | None = None) -> list[str
     return cmd + [str(a) for a in args]
 
 
-def start_ingest(path: Path, home: Path, stdout=subprocess.PIPE, stderr=subprocess.PIPE):
+def start_ingest(
+    path: Path, home: Path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **env: str
+):
     """A ``dateline ingest PATH`` running in the background (text pipes by default)."""
     return subprocess.Popen(
         dateline_cmd("ingest", path, home=home),
-        env=cli_env(),
+        env=cli_env(**env),
         cwd=ROOT,
         stdout=stdout,
         stderr=stderr,

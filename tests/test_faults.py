@@ -113,7 +113,16 @@ def test_sigkill_at_five_random_points_then_rerun(corpus: dict, tmp_path: Path) 
         delay = rng.uniform(0.5, 4.0)
         log = tmp_path / f"kill-{n}.log"
         with open(log, "wb") as stderr:
-            proc = start_ingest(folder, home, stdout=subprocess.DEVNULL, stderr=stderr)
+            # The torch backend keeps each run long enough for the kill points to land
+            # inside it: the ONNX default ingests this corpus in about 2 s. The writes being
+            # killed are the same for every backend.
+            proc = start_ingest(
+                folder,
+                home,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                DATELINE_INDEX__EMBEDDING_BACKEND="torch",
+            )
             started = time.monotonic()
             if kind == "rows":
                 _until(lambda p=proc, t=target: sqlite_rows(home) >= t or p.poll() is not None, 180)
