@@ -54,7 +54,22 @@ def _has_quantity(sentence: str) -> bool:
 
 RATIO = 0.75
 _CAPITAL = re.compile(r"\b[A-Z][a-z]+")
-_WHO_WHERE = re.compile(r"\b(who|whom|whose|where)\b", re.I)
+# Questions whose answer is a name: a person, an organisation or a place.
+_ASKS_NAME = re.compile(
+    r"\b(who|whom|whose|where)\b|\b(which|what)\s+(companies|company|firms?|groups?|"
+    r"organi[sz]ations?|agency|agencies|body|bodies|authority|court|banks?|consultancy|"
+    r"contractors?|hotel|city|town|village|country|countries|person|people|officials?|judges?|"
+    r"outlets?|newspapers?|unions?|part(?:y|ies)|insurers?|lawyers?|law firms?|manufacturers?|"
+    r"builders?|suppliers?|investigators?|regulators?)\b|\bwhat (?:is|was) the name\b",
+    re.I,
+)
+# Capitalised words that are not names.
+_NOT_NAMES = frozenset(
+    "a an the i it its this that these those he she they we his her their our in on at of for "
+    "to by but and or as if when while after before since on monday tuesday wednesday thursday "
+    "friday saturday sunday january february march april may june july august september october "
+    "november december mr mrs ms dr st".split()
+)
 # A sentence that opens by pointing back continues the one before it.
 _ANAPHOR = re.compile(
     r"^\W*(it|its|this|these|those|that|they|their|them|he|his|she|her|such|there|indeed|"
@@ -89,18 +104,35 @@ class Weights:
     lexical: float = 0.35
     passage: float = 0.2
     expected: float = 0.1
+    # A sentence without the kind of thing the question asks for keeps this share.
+    missing: float = 0.85
 
 
-def _expected_bonus(question: str, sentence: str) -> float:
+def _expected_bonus(question: str, sentence: str) -> float | None:
+    """1.0 when ``sentence`` holds the kind of thing ``question`` asks for, 0.0 when it does
+    not, None when the question asks for no particular kind."""
     for asks, has in _EXPECT:
         if asks.search(question):
             found = has.search(sentence) if has is not None else _has_quantity(sentence)
             return 1.0 if found else 0.0
-    if _WHO_WHERE.search(question):
-        asked = {w.lower() for w in _CAPITAL.findall(question)}
-        names = {w.lower() for w in _CAPITAL.findall(sentence[1:])} - asked
-        return 1.0 if names else 0.0
-    return 0.0
+    if _ASKS_NAME.search(question):
+        return 1.0 if names_in(sentence) - names_in(question, asked=True) else 0.0
+    return None
+
+
+def names_in(text: str, *, asked: bool = False) -> set[str]:
+    """The lower-cased capitalised words of ``text`` that can be names: not the first word of
+    a sentence or label, not a weekday, month or function word. With ``asked`` (a question),
+    every capitalised word counts, so that no word of the question passes for an answer."""
+    out = set()
+    for m in _CAPITAL.finditer(text):
+        word = m.group().lower()
+        before = text[: m.start()].rstrip()
+        opens = not before or before[-1] in ".:;!?\"“'(-–—"
+        if word in _NOT_NAMES or (opens and not asked):
+            continue
+        out.add(word)
+    return out
 
 
 def _words(text: str) -> int:
@@ -149,12 +181,15 @@ def score_sentences(
             lexical = max(lexical, CARRY * previous[2] + (1 - CARRY) * lexical)
         previous = (i, *own)
         novel = 1.0 if set(toks) - qset else 0.0
+        expected = _expected_bonus(question, sentence)
         score = (
             weights.semantic * semantic
             + weights.lexical * lexical
             + weights.passage * hit.score / top_score
-            + weights.expected * _expected_bonus(question, sentence)
+            + weights.expected * (expected or 0.0)
         ) * (0.5 + 0.5 * novel)
+        if expected == 0.0:
+            score *= weights.missing
         rows.append((score, i, j, sentence))
     rows.sort(key=lambda r: r[0], reverse=True)
     return rows

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.extractive import Quote, _same_fact, _trim
+from bot.followup import content_words
 from bot.intent import Intent
 from bot.timeframe import TimeFrame, long_date
 from retrieval.models import Hit
@@ -36,17 +37,20 @@ QUOTE_BONUS = 0.25
 MAX_TIMELINE_LINES = 8
 MAX_SUMMARY_REPORTS = 4
 SUMMARY_WORDS = 220
-NEWEST_EXTRA_SENTENCES = 2
+LEAD_BONUS = 0.1
 WHY_LOOKAHEAD = 3
 SAME_REPORT_DAYS = 2
 
+# Words that state a cause. "after", "following" and "since" often only say when, so
+# they count for less.
 _CAUSE = re.compile(
     r"\b(because|due to|owing to|as a result|result(?:ed)? of|caused|cause[sd]?|blam(?:e|ed|es)|"
-    r"the reason|reasons?|after|following|led to|so that|in order to|since|citing|cited|"
+    r"the reason|reasons?|led to|so that|in order to|citing|cited|came from|"
     r"triggered|prompted|attributed|stemm(?:ed|ing) from|had to|was needed|needed to|"
-    r"traced to|failure|faulty|found that|concluded)\b",
+    r"traced to|faulty|found that|concluded|(?:after|when) (?:tests|an? \w+) found)\b",
     re.I,
 )
+_WEAK_CAUSE = re.compile(r"\b(after|following|since)\b(?! (?:the )?(?:\d|first|last|then))", re.I)
 # What a report says when something changed: the newest state of a story.
 _UPDATE = re.compile(
     r"\b(now|new|acting|interim|named|appointed|elected|succeed(?:ed|ing|s)?|replac(?:ed|ing)|"
@@ -221,38 +225,64 @@ def summary(
     leads: dict[str, tuple[int, int, str]],
     terms: set[str],
 ) -> list[Quote]:
-    """The key facts, newest report first: the top of the newest on-topic report (its lead
-    and the sentences after it), then the leads of the other most relevant reports, within
-    a word budget.
+    """The key facts, within a word budget, newest report first: the sentences of the
+    on-topic reports most relevant to the question, a report's lead (news leads are
+    written to summarize) and a sentence with a figure counting in their favour; each
+    report's sentences in the order it tells them.
 
     ``leads`` maps an article id to (hit index, sentence index, lead sentence) for the
     reports whose first passage is among ``hits``.
     """
     reports = summary_reports(rows, hits)
+    wanted = {hits[r[1]].passage.article_id: r for r in reports}
+    lead_at = {(i, j) for i, j, _ in leads.values()}
+    candidates = [
+        (
+            score
+            + (LEAD_BONUS if (i, j) in lead_at else 0.0)
+            + (FIGURE_BONUS if _FIGURE.search(text) else 0.0),
+            i,
+            j,
+            text,
+        )
+        for score, i, j, text in rows
+        if hits[i].passage.article_id in wanted and len(text.split()) >= LEAD_MIN_WORDS
+    ]
+    for i, j, text in leads.values():
+        if (i, j) not in {(r[1], r[2]) for r in candidates}:
+            article = hits[i].passage.article_id
+            if article in wanted:
+                candidates.append((wanted[article][0] + LEAD_BONUS, i, j, text))
+    candidates.sort(key=lambda r: r[0], reverse=True)
     picked: list[Row] = []
-    for rank, row in enumerate(reports):
-        lead = leads.get(hits[row[1]].passage.article_id)
-        if lead is None:
-            picked.append(row)
-            continue
-        i, j, text = lead
-        picked.append((row[0], i, j, text))
-        if rank == 0:  # the newest report: its opening paragraphs tell the latest state
-            sentences = hits[i].passage.sentence_texts()
-            for k in range(j + 1, min(j + 1 + NEWEST_EXTRA_SENTENCES, len(sentences))):
-                picked.append((row[0], i, k, sentences[k]))
-    quotes: list[Quote] = []
     used = 0
-    for row in picked:
+    for row in candidates:
         words = len(row[3].split())
-        if quotes and used + words > SUMMARY_WORDS:
+        if picked and used + words > SUMMARY_WORDS:
             continue
-        if not _distinct(quotes, row[3]):
+        if not _distinct_rows(picked, row[3]):
             continue
-        lead = _lead(hits[row[1]]) if not quotes or quotes[-1].hit != row[1] else ""
-        quotes.append(_quote(hits, row, terms, SUMMARY_WORDS, lead))
+        picked.append(row)
         used += words
+    picked.sort(
+        key=lambda r: (
+            _date_of(hits[r[1]]),
+            hits[r[1]].passage.article_id,
+            -hits[r[1]].passage.ordinal,
+            -r[2],
+        ),
+        reverse=True,
+    )
+    quotes: list[Quote] = []
+    for row in picked:
+        same = quotes and hits[quotes[-1].hit].passage.article_id == hits[row[1]].passage.article_id
+        lead = "" if same else _lead(hits[row[1]])
+        quotes.append(_quote(hits, row, terms, SUMMARY_WORDS, lead))
     return quotes
+
+
+def _distinct_rows(rows: Sequence[Row], text: str) -> bool:
+    return _distinct([Quote(r[1], r[2], r[3], r[0]) for r in rows], text)
 
 
 def summary_reports(rows: Sequence[Row], hits: Sequence[Hit]) -> list[Row]:
@@ -292,6 +322,20 @@ def why(rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: in
     return quotes
 
 
+def _cause_bonus(sentence: str, stems: set[str]) -> float:
+    """``CAUSE_BONUS`` for a sentence that states a cause after naming the event asked about
+    ("recalled 118 lots after tests found an impurity"), half of it for a cause word alone
+    or a word that may only say when."""
+    strong = _CAUSE.search(sentence)
+    cue = strong or _WEAK_CAUSE.search(sentence)
+    if not cue:
+        return 0.0
+    before = {w.lower()[:5] for w in re.findall(r"[\w'-]+", sentence[: cue.start()])}
+    if strong and before & stems:
+        return CAUSE_BONUS
+    return CAUSE_BONUS / 2
+
+
 def lead_sentence(sentences: Sequence[str]) -> str | None:
     """An article's lead: its first full sentence (not a label or a subtitle)."""
     for sentence in sentences[:4]:
@@ -305,14 +349,15 @@ def boosted(rows: Sequence[Row], hits: Sequence[Hit], intent: Intent) -> list[Ro
     attributed to the speaker) and questions about a figure (sentences that give one)."""
     out = []
     surname = (intent.speaker or "").split()[-1:] or [""]
+    stems = {w.lower()[:5] for w in content_words(intent.topic)} if intent.kind == "why" else set()
     for score, i, j, sentence in rows:
         bonus = 0.0
         if intent.quantity and intent.kind in ("timeline", "latest", "lookup"):
             bonus = FIGURE_BONUS if _FIGURE.search(sentence) else 0.0
         if intent.kind == "latest" and _UPDATE.search(sentence):
             bonus += UPDATE_BONUS
-        if intent.kind == "why" and _CAUSE.search(sentence):
-            bonus = CAUSE_BONUS
+        if intent.kind == "why":
+            bonus = _cause_bonus(sentence, stems)
         elif intent.kind == "who_said" and surname[0]:
             name = surname[0].lower()
             if _QUOTE_MARK.search(sentence):
