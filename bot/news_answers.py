@@ -26,6 +26,7 @@ ON_TOPIC = 0.8
 TIMELINE_ON_TOPIC = 0.7
 LATEST_ON_TOPIC = 0.65
 RECENCY_WEIGHT = 0.3
+RECENCY_HALF_LIFE_DAYS = 30
 LATEST_SECOND = 0.8
 UPDATE_BONUS = 0.1
 SUMMARY_ON_TOPIC = 0.6
@@ -166,17 +167,16 @@ def earliest(
 
 def _by_time(candidates: list[Row], hits: Sequence[Hit], newest: bool) -> Row:
     """The candidate with the best relevance (against the best) plus ``RECENCY_WEIGHT``
-    times its place in time (1 for the newest, or with ``newest=False`` the oldest)."""
+    times its freshness: 1 for the newest report (with ``newest=False`` the oldest),
+    halving every ``RECENCY_HALF_LIFE_DAYS`` before it; undated reports get nothing."""
     top = candidates[0][0] or 1.0
     days = [_days(hits[r[1]]) for r in candidates]
     known = [d for d in days if d is not None]
-    first, last = (min(known), max(known)) if known else (0, 0)
+    edge = (max(known) if newest else min(known)) if known else 0
 
     def value(pair):
         row, day = pair
-        place = (day - first) / (last - first) if day is not None and last > first else 0.0
-        if not newest and day is not None and last > first:
-            place = 1.0 - place
+        place = 0.5 ** (abs(edge - day) / RECENCY_HALF_LIFE_DAYS) if day is not None else 0.0
         return (row[0] / top + RECENCY_WEIGHT * place, bool(_CORRECTION.search(row[3])))
 
     return max(zip(candidates, days, strict=True), key=value)[0]
