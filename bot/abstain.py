@@ -11,12 +11,15 @@ class Evidence:
 
     ``semantic``: cosine similarity of the question to the passage's best sentence
     (absolute, so comparable across corpora). ``coverage``: the share of the
-    question's IDF mass whose terms the passage contains.
+    question's IDF mass whose terms the passage contains. ``unknown``: how many of the
+    question's lower-case words no indexed passage contains; ``unknown_attribute``: whether
+    a word of the attribute asked about ("salary", "manufacturer") is one of them.
     """
 
     semantic: float
     coverage: float
     unknown: int = 0
+    unknown_attribute: bool = False
 
     def strength(self, semantic_weight: float = 0.5) -> float:
         """One number combining both signals."""
@@ -30,10 +33,13 @@ class AbstainRule:
     threshold: float = 0.47
     semantic_weight: float = 0.5
     max_unknown: int = 0
+    unknown_attribute: bool = True
 
     def abstain(self, evidence: Evidence | None) -> bool:
         """Whether to say the articles don't cover the question."""
         if evidence is None:
+            return True
+        if self.unknown_attribute and evidence.unknown_attribute:
             return True
         if self.max_unknown and evidence.unknown >= self.max_unknown:
             return True

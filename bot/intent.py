@@ -55,6 +55,24 @@ _QUANTITY = re.compile(
     r"lots|bribes|reports|cases|deaths)\b",
     re.I,
 )
+# "What is <Name>'s annual salary as...", "Which manufacturer built...": the attribute asked.
+_ATTRIBUTE = (
+    re.compile(
+        r"\b(?i:what) (?:is|was|are|were) (?:the |an? )?(?:[A-Z][\w'-]*(?: [A-Z][\w'-]*)*'s )?"
+        r"(?P<a>(?:[a-z][\w-]* ){0,2}[a-z][\w-]*)\b"
+        r"(?= (?:of|for|as|at|in|on|from|to|by|with|when|that)\b|\s*\?)"
+    ),
+    re.compile(
+        r"\b(?i:which|what) (?P<a>[a-z][\w-]*(?: [a-z][\w-]*)?) (?:did|does|do|is|was|were|are|"
+        r"has|had|have|will|would|can|could|built|made|makes|builds|won|runs|ran)\b"
+    ),
+)
+# Words that name no particular attribute ("what was the outcome of...").
+_GENERIC = re.compile(
+    r"\b(name|names|number|amount|kind|type|sort|role|result|outcome|reason|cause|purpose|"
+    r"date|time|year|day|month|size|term|word|part|point|thing|one|way|main|first|last|new|"
+    r"total|full|official|overall|exact|final|other|same)\b"
+)
 _YES_NO = re.compile(
     r"^\W*(did|was|were|has|have|had|is|are|do|does)\b(?!.*\b(?:what|who|how|why)\b)", re.I
 )
@@ -71,6 +89,19 @@ class Intent:
     counts: bool = False
     yes_no: bool = False
     quantity: bool = False
+    attribute: str | None = None
+
+
+def asked_attribute(question: str) -> str | None:
+    """The words naming what is asked about a thing ("annual salary" in "What is X's annual
+    salary as chairman?"), without answer-kind and generic words; None when the question
+    does not have that form."""
+    for pattern in _ATTRIBUTE:
+        match = pattern.search(question)
+        if match:
+            words = _GENERIC.sub(" ", _INTENT_WORDS.sub(" ", match.group("a")))
+            return " ".join(words.split()) or None
+    return None
 
 
 def speaker_of(question: str) -> str | None:
@@ -117,4 +148,5 @@ def read_intent(question: str, frame: TimeFrame) -> Intent:
         counts=bool(_COUNT.search(question)),
         yes_no=bool(_YES_NO.search(question)),
         quantity=bool(_QUANTITY.search(question)),
+        attribute=asked_attribute(question),
     )

@@ -87,6 +87,7 @@ class DatelineService:
         self.abstain_rule = AbstainRule(
             threshold=settings.answer.abstain_threshold,
             max_unknown=settings.answer.abstain_unknown_words,
+            unknown_attribute=settings.answer.abstain_unknown_attribute,
         )
 
     # -- components, built on first use --------------------------------------------------
@@ -294,8 +295,11 @@ class DatelineService:
 
         return SupportCheck(self.query_embedder.encode, tokenize)
 
-    def evidence(self, question: str, hits: Sequence[Hit]) -> Evidence | None:
-        """How strongly the best passage supports an answer (None when nothing matched)."""
+    def evidence(
+        self, question: str, hits: Sequence[Hit], attribute: str | None = None
+    ) -> Evidence | None:
+        """How strongly the best passage supports an answer (None when nothing matched);
+        ``attribute`` is what the question asks about a thing (see ``asked_attribute``)."""
         if not hits:
             return None
         terms = tokenize([question])[0]
@@ -310,6 +314,9 @@ class DatelineService:
             semantic=max(best.best_sentence_sim, 0.0),
             coverage=coverage,
             unknown=len(self.lexical.unknown(sorted(asked))),
+            unknown_attribute=bool(
+                attribute and self.lexical.unknown(sorted(set(tokenize([attribute])[0])))
+            ),
         )
 
     def ask(
@@ -366,7 +373,10 @@ class DatelineService:
             search_query=resolved if resolved != question else None,
         )
         broad = intent.broad and frame.windowed and not no_report
-        if not hits or (not broad and self.abstain_rule.abstain(self.evidence(search_query, hits))):
+        if not hits or (
+            not broad
+            and self.abstain_rule.abstain(self.evidence(search_query, hits, intent.attribute))
+        ):
             self._abstain(answer, hits)
         elif no_report:
             self._answer_no_report(answer, search_query, hits, frame)
@@ -402,7 +412,9 @@ class DatelineService:
                 until = date.fromisoformat(filters.until[:10])
             within = replace(filters, since=since, until=until.isoformat())
             hits = self.searcher.search(query, k, within)
-            if (intent.broad and hits) or not self.abstain_rule.abstain(self.evidence(query, hits)):
+            if (intent.broad and hits) or not self.abstain_rule.abstain(
+                self.evidence(query, hits, intent.attribute)
+            ):
                 return hits, False
             anytime = self.searcher.search(query, k, filters)
             return anytime, intent.yes_no and bool(anytime)

@@ -113,6 +113,12 @@ class AnswerSettings(BaseModel):
         "indexed passage (what is asked about was never reported); 0: off. 1 lifts newsroom "
         "out-of-corpus abstention 0.625 -> 0.667 but costs squad-news 0.07 of answered rate.",
     )
+    abstain_unknown_attribute: bool = Field(
+        True,
+        description="Abstain when the attribute a question asks about ('annual salary' in "
+        "'What is X's annual salary?', 'manufacturer' in 'Which manufacturer built X?') has a "
+        "word that appears in no indexed passage: the articles never report it.",
+    )
 
 
 class DiscordSettings(BaseModel):
