@@ -63,7 +63,7 @@ _ATTRIBUTE = (
         r"(?= (?:of|for|as|at|in|on|from|to|by|with|when|that)\b|\s*\?)"
     ),
     re.compile(
-        r"\b(?i:which|what) (?P<a>[a-z][\w-]*(?: [a-z][\w-]*)?) (?:did|does|do|is|was|were|are|"
+        r"\b(?i:which|what) (?P<a>[a-z][\w-]*(?: [a-z][\w-]*){0,2}) (?:did|does|do|is|was|were|are|"
         r"has|had|have|will|would|can|could|built|made|makes|builds|won|runs|ran)\b"
     ),
 )

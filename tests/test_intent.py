@@ -207,3 +207,22 @@ def test_a_question_of_only_intent_words_is_searched_as_asked():
     assert not words(topic_of(question, read_time(question, NOW))) - {""}
     read = intent(question)
     assert read.topic == question and read.broad
+
+
+# --- the attribute asked about ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "attribute"),
+    [
+        ("What is Prakash Aldane's annual salary as chairman of the authority?", "annual salary"),
+        ("What was the storage capacity of the reservoir?", "storage capacity"),
+        ("Which manufacturer built the line's trains?", "manufacturer"),
+        ("Under what stock ticker symbol do the shares trade?", "stock ticker symbol"),
+        ("What is the current status of the class action?", None),  # answer-kind words only
+        ("What was the name of the mediator?", None),  # generic
+        ("Who chairs the harbour authority?", None),  # not that form
+    ],
+)
+def test_asked_attribute(question, attribute):
+    assert intent(question).attribute == attribute

@@ -1,0 +1,59 @@
+"""Which sentences hold the kind of thing a question asks for (bot/extractive.py), and how
+the news shapes weigh causes and freshness (bot/news_answers.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.extractive import _expected_bonus, names_in
+from bot.news_answers import CAUSE_BONUS, _cause_bonus
+
+
+def test_names_skip_sentence_openers_months_and_labels():
+    sentence = "Correction: An earlier version misstated the date as 2 March. Claims open in April."
+    assert names_in(sentence) == set()
+    assert names_in("The fund will be run by Fairhall Claims Services.") == {
+        "fairhall",
+        "claims",
+        "services",
+    }
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        (
+            "Which company will administer the fund?",
+            "The fund will be run by an administrator, Fairhall Claims Services.",
+            1.0,
+        ),
+        (
+            "Which company will administer the fund?",
+            "Correction: An earlier version misstated the date on which claims open.",
+            0.0,
+        ),
+        (
+            "Where were the talks held?",
+            "He arrived at the Stellan Hotel, where talks are held.",
+            1.0,
+        ),
+        ("Who led the Kestrel trial?", "The Kestrel trial enrolled 4,212 patients.", 0.0),
+        ("How many lots were recalled?", "The company recalled 118 lots.", 1.0),
+        ("Why did the talks fail?", "The talks failed.", None),
+    ],
+)
+def test_expected_bonus(question, sentence, expected):
+    assert _expected_bonus(question, sentence) == expected
+
+
+def test_a_cause_after_the_event_counts_fully():
+    stems = {"recal", "cardi"}
+    full = "The company recalled 118 lots of Cardivexa after tests found an impurity."
+    temporal = "Reports stand at 61, unchanged since the first recall."
+    weak = "Shares fell sharply after the company warned on profits."
+    elsewhere = "The head of the company apologised for the failures that led to the crisis."
+    assert _cause_bonus(full, stems) == CAUSE_BONUS
+    assert _cause_bonus(temporal, stems) == 0.0  # "since the first ..." says when
+    assert _cause_bonus(weak, stems) == CAUSE_BONUS / 2
+    assert _cause_bonus(elsewhere, stems) == CAUSE_BONUS / 2
+    assert _cause_bonus("The heart failure drug went on sale in March.", stems) == 0.0
