@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import loaders
-from retrieval.loaders import html_to_text, iter_articles, sniff
+from retrieval import formats, json_records, loaders
+from retrieval.formats import sniff
+from retrieval.html_pages import html_to_text
+from retrieval.loaders import iter_articles
 from retrieval.models import Article, Skipped
 from retrieval.textdecode import TextDecodeError, decode_bytes, looks_binary
 
@@ -408,7 +410,7 @@ def test_parser_bug_becomes_skipped(tmp_path, monkeypatch):
             raise ValueError("bad")
         return text, {}
 
-    monkeypatch.setattr(loaders, "parse_plain_text", boom)
+    monkeypatch.setattr(formats, "parse_plain_text", boom)
     first, second = load(tmp_path)
     assert isinstance(first, Skipped) and first.reason == "cannot parse: ValueError: bad"
     assert isinstance(second, Article)
@@ -474,14 +476,14 @@ def test_jsonl_blank_lines_only(tmp_path):
 
 def test_jsonl_record_that_fails_is_skipped_alone(tmp_path, monkeypatch):
     path = write(tmp_path / "a.jsonl", '{"text": "good"}\n{"text": "bad"}\n{"text": "fine"}\n')
-    real = loaders.parse_plain_text
+    real = json_records.parse_plain_text
 
     def flaky(text, path=None, **kwargs):
         if text == "bad":
             raise ValueError("broken record")
         return real(text, path, **kwargs)
 
-    monkeypatch.setattr(loaders, "parse_plain_text", flaky)
+    monkeypatch.setattr(json_records, "parse_plain_text", flaky)
     good, bad, fine = load(path)
     assert (good.text, fine.text) == ("good", "fine")
     assert bad == Skipped(f"{path.resolve()}:2", "cannot parse: ValueError: broken record")
