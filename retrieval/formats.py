@@ -17,13 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from retrieval.feed_files import read_feed
-from retrieval.html_pages import html_article
-from retrieval.json_records import read_json, read_jsonl
-from retrieval.markdown_text import parse_markdown
-from retrieval.metadata import parse_plain_text
-from retrieval.models import Article, Skipped, file_article
-from retrieval.textdecode import SNIFF_BYTES, bom_encoding, decode_bytes, guess_utf16
+from retrieval.models import Article, Skipped
+from retrieval.textdecode import SNIFF_BYTES, bom_encoding, guess_utf16
 
 Items = Iterable[Article | Skipped]
 
@@ -62,27 +57,59 @@ _FEED_ROOTS = ("rss", "feed", "rdf:rdf", "rdf")
 _HTML_BODY = re.compile(r"<(?:body|p|div)[\s>]")
 
 
+# The readers import their modules when first called, so that importing this registry (for
+# the CLI's help) stays cheap.
+
+
 def _read_text(name: str, data: bytes) -> Iterator[Article | Skipped]:
+    from retrieval.metadata import parse_plain_text
+    from retrieval.models import file_article
+    from retrieval.textdecode import decode_bytes
+
     yield file_article(name, *parse_plain_text(decode_bytes(data), name))
 
 
 def _read_markdown(name: str, data: bytes) -> Iterator[Article | Skipped]:
+    from retrieval.markdown_text import parse_markdown
+    from retrieval.models import file_article
+    from retrieval.textdecode import decode_bytes
+
     yield file_article(name, *parse_markdown(decode_bytes(data), name))
 
 
 def _read_html(name: str, data: bytes) -> Iterator[Article | Skipped]:
+    from retrieval.html_pages import html_article
+
     yield html_article(name, data)
 
 
+def _read_json(name: str, data: bytes) -> Items:
+    from retrieval.json_records import read_json
+
+    return read_json(name, data)
+
+
+def _read_jsonl(name: str, handle: BinaryIO) -> Items:
+    from retrieval.json_records import read_jsonl
+
+    return read_jsonl(name, handle)
+
+
 def _read_jsonl_bytes(name: str, data: bytes) -> Items:
-    return read_jsonl(name, io.BytesIO(data))
+    return _read_jsonl(name, io.BytesIO(data))
+
+
+def _read_feed(name: str, data: bytes) -> Items:
+    from retrieval.feed_files import read_feed
+
+    return read_feed(name, data)
 
 
 def _read_xml(name: str, data: bytes) -> Items:
     """An ``.xml`` file is read as the feed or page its content shows."""
     kind = sniff(data)
     if kind == "feed":
-        return read_feed(name, data)
+        return _read_feed(name, data)
     if kind == "html":
         return _read_html(name, data)
     return [Skipped(name, "unsupported XML document (not an RSS or Atom feed)")]
@@ -104,15 +131,15 @@ FORMATS: tuple[Format, ...] = (
         "json",
         ".json",
         (".json",),
-        read_json,
+        _read_json,
         sniff=lambda head: head.text.startswith(("{", "[")),
     ),
-    Format("jsonl", ".jsonl", (".jsonl", ".ndjson"), _read_jsonl_bytes, read_lines=read_jsonl),
+    Format("jsonl", ".jsonl", (".jsonl", ".ndjson"), _read_jsonl_bytes, read_lines=_read_jsonl),
     Format(
         "feed",
         "RSS/Atom",
         (".rss", ".atom", ".feed"),
-        read_feed,
+        _read_feed,
         sniff=lambda head: head.root in _FEED_ROOTS,
     ),
     Format("xml", "", (".xml",), _read_xml, sniff=lambda head: head.markup is not None),

@@ -12,8 +12,8 @@ from retrieval.dates import normalize_date
 from retrieval.front_matter import parse_front_matter
 from retrieval.markdown_text import parse_markdown, strip_markdown
 from retrieval.metadata import parse_plain_text
-from retrieval.titles import derive_title
 from retrieval.textdecode import read_text
+from retrieval.titles import derive_title
 
 SEEDS = Path(__file__).parent.parent / "data" / "articles"
 
