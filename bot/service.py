@@ -29,10 +29,11 @@ from bot.timeframe import TimeFrame, read_time
 from bot.wirecopy import cased_vocabulary, readable
 from config import Settings
 from prompts import ABSTAIN_PHRASE
-from retrieval.embeddings import Embedder, model_dir
+from retrieval.embeddings import Embedder
 from retrieval.ingest import Ingestor, IngestReport
 from retrieval.lexical import BM25Index, tokenize
 from retrieval.loaders import read_bytes
+from retrieval.model_files import model_dir
 from retrieval.models import Article, ArticleInfo, Hit, Skipped
 from retrieval.search import Filters, HybridSearcher
 from retrieval.store import ChromaStore

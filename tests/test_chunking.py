@@ -7,7 +7,7 @@ import random
 import pytest
 
 from retrieval.chunking import chunk_text
-from retrieval.embeddings import model_dir
+from retrieval.model_files import model_dir
 from retrieval.sentences import split_sentences
 from retrieval.tokens import TokenCounter
 from tests.helpers import SEEDS

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from retrieval import onnx_export
-from retrieval.embeddings import DIMENSIONS, Embedder, model_dir
+from retrieval.embeddings import Embedder
+from retrieval.model_files import DIMENSIONS, model_dir
 from retrieval.onnx_backend import OnnxEncoder
 from retrieval.onnx_export import (
     ENV_DIR,
