@@ -217,7 +217,10 @@ def _print_report(report, as_json: bool) -> None:
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages to show.")] = 5,
+    k: Annotated[
+        int | None,
+        typer.Option("--k", min=1, max=100, help="Passages to show (default: answer.k)."),
+    ] = None,
     source: Annotated[
         list[str] | None, typer.Option("--source", help="Only this outlet (repeatable).")
     ] = None,

@@ -22,9 +22,10 @@ class Embedder:
     Nothing is ever downloaded: the hub is switched off before the model loads.
     ``backend`` is one of ``BACKENDS``: sentence-transformers on torch, or the ONNX
     export of the same model on onnxruntime in fp32 or int8 (no torch import).
+    ``batch_size`` texts go through the model at a time (``index.batch_size``).
     """
 
-    def __init__(self, backend: str = "torch", batch_size: int = 16, threads: int | None = None):
+    def __init__(self, backend: str, batch_size: int, threads: int | None = None):
         self.backend = backend
         self.batch_size = batch_size
         self.threads = threads
