@@ -34,7 +34,12 @@ def main(runs: int = 3) -> None:
         count = warm.ingestor.tokens.count_many
         for item in iter_articles([corpus]):
             if isinstance(item, Article):
-                spans = chunk_text(item.text, count)
+                spans = chunk_text(
+                    item.text,
+                    count,
+                    max_tokens=warm.settings.index.max_tokens,
+                    overlap=warm.settings.index.overlap_sentences,
+                )
                 texts += [embedding_text(item.text[s.start : s.end], item.title) for s in spans]
         tokens = sum(count(texts))
         # Ingest and encode-only runs alternate, so drift in machine speed hits both alike.

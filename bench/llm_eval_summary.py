@@ -19,6 +19,7 @@ from common import print_table
 
 from bot.chain import split_answer
 from bot.support import SupportCheck
+from config import load_settings
 from retrieval.embeddings import Embedder
 from retrieval.lexical import tokenize
 from retrieval.models import Passage
@@ -40,7 +41,7 @@ def passage(text: str, title: str | None) -> Passage:
 
 
 def main() -> None:
-    check = SupportCheck(Embedder("onnx").encode, tokenize)
+    check = SupportCheck(Embedder("onnx", load_settings().index.batch_size).encode, tokenize)
     for path in sys.argv[1:]:
         rows = [json.loads(line) for line in open(path, encoding="utf-8")]
         modes = Counter(r["mode"] for r in rows)

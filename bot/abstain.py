@@ -28,12 +28,15 @@ class Evidence:
 
 @dataclass(frozen=True)
 class AbstainRule:
-    """Answer when the combined evidence reaches ``threshold``."""
+    """Answer when the combined evidence reaches ``threshold`` (``answer.abstain_threshold``);
+    also abstain when ``max_unknown`` (``answer.abstain_unknown_words``; 0: never) question
+    words appear in no passage, or, with ``unknown_attribute``
+    (``answer.abstain_unknown_attribute``), when the attribute asked about does."""
 
-    threshold: float = 0.47
+    threshold: float
+    max_unknown: int
+    unknown_attribute: bool
     semantic_weight: float = 0.5
-    max_unknown: int = 0
-    unknown_attribute: bool = True
 
     def abstain(self, evidence: Evidence | None) -> bool:
         """Whether to say the articles don't cover the question."""

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.answer import Turn
 from bot.errors import ConfigError
+from config.settings import AnswerSettings
 from prompts import ABSTAIN_PHRASE, load_prompt
 
 if TYPE_CHECKING:
@@ -304,6 +305,7 @@ def _text_of(chunk: Any) -> str:
 
 
 Emit = Callable[[str], None]
+_DEFAULTS = AnswerSettings()  # what a model built without settings uses
 
 
 class LLMAnswerer:
@@ -321,9 +323,9 @@ class LLMAnswerer:
         spec: str,
         *,
         base_url: str | None = None,
-        timeout: float = 20.0,
-        temperature: float = 0.0,
-        max_tokens: int = 300,
+        timeout: float = _DEFAULTS.llm_timeout,
+        temperature: float = _DEFAULTS.llm_temperature,
+        max_tokens: int = _DEFAULTS.llm_max_tokens,
         model: Any = None,
     ) -> None:
         """Remember the settings; nothing is imported or connected here."""

@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from retrieval import formats
+
 app = typer.Typer(
     help="Dateline: answers questions from news articles, with numbered citations.",
     no_args_is_help=True,
@@ -133,7 +135,10 @@ def _stderr_console():
     return Console(stderr=True)
 
 
-@app.command()
+@app.command(
+    help=f"Index articles: files ({formats.describe()}) or http(s) URLs.\n\n"
+    "A URL may be an article page or a feed (RSS, Atom or JSON Feed, told by its content)."
+)
 def ingest(
     ctx: typer.Context,
     paths: Annotated[
@@ -144,10 +149,7 @@ def ingest(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Index articles: files (.txt, .md, .html, .json/.jsonl, RSS/Atom) or http(s) URLs.
-
-    A URL may be an article page or a feed (RSS, Atom or JSON Feed, told by its content).
-    """
+    """Index articles from files, folders or URLs (the help text lists the formats)."""
     service = _service(ctx)
     urls = [p for p in paths if _URL.match(p)]
     files = [Path(p) for p in paths if not _URL.match(p)]
@@ -215,7 +217,10 @@ def _print_report(report, as_json: bool) -> None:
 def search(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="What to look for.")],
-    k: Annotated[int, typer.Option("--k", min=1, max=100, help="Passages to show.")] = 5,
+    k: Annotated[
+        int | None,
+        typer.Option("--k", min=1, max=100, help="Passages to show (default: answer.k)."),
+    ] = None,
     source: Annotated[
         list[str] | None, typer.Option("--source", help="Only this outlet (repeatable).")
     ] = None,

@@ -14,7 +14,6 @@ import functools
 import logging
 import os
 import re
-import tempfile
 import threading
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -33,6 +32,7 @@ from bot.errors import ConfigError, DatelineError, user_message
 from bot.feedback import FeedbackLog, feedback_path, new_answer_id
 from bot.ratelimit import RateDecision, SlidingWindowLimiter
 from config.settings import Settings
+from retrieval import formats
 from retrieval.errors import (
     IndexBusyError,
     IndexCorruptError,
@@ -49,7 +49,6 @@ Trigger = Literal["dm", "mention", "followup"]
 
 TOKEN_ENV = "DISCORD_TOKEN"
 NO_MENTIONS = discord.AllowedMentions.none()
-INGEST_EXTENSIONS = frozenset({".txt", ".md", ".html", ".jsonl"})
 FEEDBACK_TEMPLATE = r"dateline:fb:(?P<vote>up|down):(?P<answer_id>[0-9a-f]{8,32})"
 THREAD_ARCHIVE_MINUTES = 1440
 DEFAULT_WORKERS = 4
@@ -58,7 +57,7 @@ DRAFT_EDIT_SECONDS = 1.0
 
 
 class IngestReportLike(Protocol):
-    """What ``ingest_paths`` returns, as far as the adapter cares."""
+    """What ``ingest_bytes`` returns, as far as the adapter cares."""
 
     def summary(self) -> str:
         """One human paragraph describing what was indexed or skipped."""
@@ -86,8 +85,8 @@ class AnswerService(Protocol):
         """Every indexed article."""
         ...
 
-    def ingest_paths(self, paths: list[Path]) -> IngestReportLike:
-        """Index the given files."""
+    def ingest_bytes(self, data: bytes, name: str) -> IngestReportLike:
+        """Index the articles in ``data``, the content of a file called ``name``."""
         ...
 
 
@@ -115,11 +114,11 @@ def required_intents() -> discord.Intents:
 
 
 def safe_attachment_name(filename: str | None) -> str | None:
-    """A file name safe to write in a temp dir, or None if the type is not accepted.
+    """A file name safe to show and to key articles by, or None if the type is not accepted.
 
     Directory parts are dropped, accents are removed, the name is reduced to
-    ``[A-Za-z0-9._-]``, leading dots and dashes go, and the extension must be one of
-    ``INGEST_EXTENSIONS`` (compared case-insensitively).
+    ``[A-Za-z0-9._-]``, leading dots and dashes go, and the extension must be one that
+    ``retrieval.formats`` reads (compared case-insensitively).
     """
     name = unicodedata.normalize("NFKD", filename or "")
     name = "".join(ch for ch in name if not unicodedata.combining(ch))
@@ -130,19 +129,16 @@ def safe_attachment_name(filename: str | None) -> str | None:
     if not dot or not stem:
         return None
     ext = "." + ext.lower()
-    if ext not in INGEST_EXTENSIONS:
+    if formats.format_for_suffix(ext) is None:
         return None
     stem = stem[:80].strip("._-") or "article"
     return stem + ext
 
 
-def _ingest_file(service: AnswerService, name: str, data: bytes) -> str:
-    """Write ``data`` to a fresh temp dir as ``name``, index it, return the summary
-    (with why anything was skipped: the admin cannot see the server's log)."""
-    with tempfile.TemporaryDirectory(prefix="dateline-ingest-") as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        report = service.ingest_paths([path])
+def _ingest_upload(service: AnswerService, name: str, data: bytes) -> str:
+    """Index ``data`` as the file ``name``, return the summary (with why anything was
+    skipped: the admin cannot see the server's log)."""
+    report = service.ingest_bytes(data, name)
     summary = report.summary()
     skipped = list(getattr(report, "skipped", None) or [])
     if skipped:
@@ -745,7 +741,7 @@ class DatelineBot(discord.Client):
             await bot.handle_sources(interaction, page)
 
         @app_commands.command(name="ingest", description="Add an article file (admins only).")
-        @app_commands.describe(file="A .txt, .md, .html or .jsonl article file")
+        @app_commands.describe(file=f"An article file: {formats.describe()}")
         @app_commands.guild_only()
         async def ingest(interaction: discord.Interaction, file: discord.Attachment) -> None:
             await bot.handle_ingest(interaction, file)
@@ -868,7 +864,7 @@ class DatelineBot(discord.Client):
             return
         name = safe_attachment_name(attachment.filename)
         if name is None:
-            kinds = ", ".join(sorted(INGEST_EXTENSIONS))
+            kinds = ", ".join(formats.suffixes())
             await self._ephemeral(interaction, fmt.notice(f"I can only ingest {kinds} files."))
             return
         max_bytes = self.config.max_attachment_bytes
@@ -885,7 +881,9 @@ class DatelineBot(discord.Client):
                 data = await attachment.read()
                 if len(data) > max_bytes:
                     raise DatelineError(f"the file is larger than {max_bytes:,} bytes")
-                summary = await self.run_blocking(_ingest_file, self.service, name, data)
+                # Keyed by the upload: a later file of the same name does not replace this one.
+                key = f"discord:{attachment.id}/{name}"
+                summary = await self.run_blocking(_ingest_upload, self.service, key, data)
         except Exception as exc:
             self._log_failure(exc, f"/ingest of {name}")
             text = fmt.notice(f"Could not ingest `{name}`: {public_message(exc)}")

@@ -239,8 +239,8 @@ def choose_quotes(
     idf: dict[str, float],
     tokenize: Callable[[list[str]], list[list[str]]],
     *,
-    max_sentences: int = 2,
-    max_words: int = 60,
+    max_sentences: int,
+    max_words: int,
     weights: Weights = Weights(),
     rows: list[tuple[float, int, int, str]] | None = None,
 ) -> list[Quote]:

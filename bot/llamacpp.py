@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from config.settings import AnswerSettings
 
 __all__ = ["SPEC_PREFIX", "LocalLlamaServer", "model_path_of", "smollm2_path"]
 
@@ -64,7 +65,7 @@ class LocalLlamaServer:
     the model (about a second for a small one) and returns the OpenAI ``base_url``.
     """
 
-    def __init__(self, model: str | Path, *, threads: int = 0, context: int = 4096) -> None:
+    def __init__(self, model: str | Path, *, threads: int, context: int) -> None:
         """Remember the settings; nothing is loaded here."""
         self.model = Path(model)
         self.threads = threads if threads > 0 else _default_threads()
@@ -143,8 +144,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args:
         sys.stderr.write("usage: python -m bot.llamacpp MODEL.gguf [THREADS [CONTEXT]]\n")
         return 2
-    threads = int(args[1]) if len(args) > 1 else 0
-    context = int(args[2]) if len(args) > 2 else 4096
+    defaults = AnswerSettings()
+    threads = int(args[1]) if len(args) > 1 else defaults.llm_threads
+    context = int(args[2]) if len(args) > 2 else defaults.llm_context
     server = LocalLlamaServer(args[0], threads=threads, context=context)
     server.start()
     print(server.url, flush=True)

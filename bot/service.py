@@ -29,9 +29,11 @@ from bot.timeframe import TimeFrame, read_time
 from bot.wirecopy import cased_vocabulary, readable
 from config import Settings
 from prompts import ABSTAIN_PHRASE
-from retrieval.embeddings import Embedder, model_dir
+from retrieval.embeddings import Embedder
 from retrieval.ingest import Ingestor, IngestReport
 from retrieval.lexical import BM25Index, tokenize
+from retrieval.loaders import read_bytes
+from retrieval.model_files import model_dir
 from retrieval.models import Article, ArticleInfo, Hit, Skipped
 from retrieval.search import Filters, HybridSearcher
 from retrieval.store import ChromaStore
@@ -185,6 +187,13 @@ class DatelineService:
             with self._search_lock:
                 self.searcher.refresh()
         return report
+
+    def ingest_bytes(
+        self, data: bytes, name: str, on_event: Callable[[str, str], None] | None = None
+    ) -> IngestReport:
+        """Index the articles in ``data``, the content of a file called ``name`` that is not
+        on disk (an upload); keys and skip reasons start with ``name``."""
+        return self.ingest_articles(list(read_bytes(data, name)), on_event)
 
     def ingest_urls(
         self, urls: Sequence[str], on_event: Callable[[str, str], None] | None = None

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from config import Settings
+from config.settings import FetchSettings
 from retrieval.feeds import (
     ContentError,
     FeedEntry,
@@ -32,16 +34,20 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 def make_fetcher(settings: Settings) -> Fetcher:
     """The Fetcher the settings describe."""
-    f = settings.fetch
-    return Fetcher(
-        allow_private=f.allow_private_addresses,
-        timeout=f.timeout,
-        total_timeout=f.total_timeout,
-        max_bytes=f.max_bytes,
-        max_redirects=f.max_redirects,
-        per_host=f.per_host,
-        user_agent=f.user_agent,
-    )
+    return Fetcher(**fetch_limits(settings.fetch))
+
+
+def fetch_limits(f: FetchSettings) -> dict[str, Any]:
+    """The ``Fetcher`` arguments that ``[fetch]`` settings give."""
+    return {
+        "allow_private": f.allow_private_addresses,
+        "timeout": f.timeout,
+        "total_timeout": f.total_timeout,
+        "max_bytes": f.max_bytes,
+        "max_redirects": f.max_redirects,
+        "per_host": f.per_host,
+        "user_agent": f.user_agent,
+    }
 
 
 def reason(exc: BaseException, url: str) -> str:
@@ -61,7 +67,7 @@ class EntryArticles:
 class WebReader:
     """Turns URLs into articles; threads read article pages in parallel."""
 
-    def __init__(self, fetcher: Fetcher, workers: int = 4):
+    def __init__(self, fetcher: Fetcher, workers: int):
         self.fetcher = fetcher
         self.workers = max(1, workers)
 

@@ -1,6 +1,8 @@
 """One typed settings object for Dateline.
 
-Precedence, lowest first: ``config/default.toml`` (shipped), the user's file
+Every default value is written once, in ``config/default.toml``: the fields below read it
+(so a section built alone, ``AnswerSettings()``, has the same defaults), and so does the
+lowest settings source. Precedence, lowest first: ``config/default.toml``, the user's file
 (``DATELINE_CONFIG`` or ``<user config dir>/dateline/config.toml``), ``DATELINE_*``
 environment variables (nested keys with ``__``, e.g. ``DATELINE_ANSWER__LLM``), then
 values passed by the caller (CLI flags). Secrets are never settings: the Discord token
@@ -10,6 +12,7 @@ and provider API keys are read from the environment by the code that needs them.
 from __future__ import annotations
 
 import os
+import tomllib
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -22,6 +25,19 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+
+def _shipped_defaults() -> dict[str, Any]:
+    with resources.files("config").joinpath("default.toml").open("rb") as handle:
+        return tomllib.load(handle)
+
+
+_SHIPPED = _shipped_defaults()
+
+
+def _default(section: str | None, key: str) -> Any:
+    """The shipped default of ``key`` in ``[section]`` (None: the top level)."""
+    return (_SHIPPED[section] if section else _SHIPPED)[key]
 
 
 def default_home() -> Path:
@@ -44,77 +60,120 @@ def user_config_path() -> Path:
 class IndexSettings(BaseModel):
     """How articles are split, embedded, stored and searched."""
 
-    collection: str = Field("dateline", description="Chroma collection name prefix.")
+    collection: str = Field(
+        _default("index", "collection"), description="Chroma collection name prefix."
+    )
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "onnx",
+        _default("index", "embedding_backend"),
         description="Embedding backend: sentence-transformers on PyTorch, or the model's ONNX "
         "export on onnxruntime (fp32, or dynamically quantized int8), which skips importing torch.",
     )
     query_backend: Literal["auto", "torch", "onnx", "onnx-int8"] = Field(
-        "auto",
+        _default("index", "query_backend"),
         description="Backend that encodes questions; 'auto' uses the ONNX fp32 export for a "
         "torch index (same vectors, no torch import, fast cold start), else the ingest backend.",
     )
     batch_size: int = Field(
-        16,
+        _default("index", "batch_size"),
         ge=1,
         description="Passages encoded per model call. 16 is faster than 64 on CPU and needs a "
         "third of the memory (attention buffers grow with batch size x length squared).",
     )
     max_tokens: int = Field(
-        200, ge=32, le=256, description="Upper bound of a passage in model tokens (window: 256)."
+        _default("index", "max_tokens"),
+        ge=32,
+        le=256,
+        description="Upper bound of a passage in model tokens (window: 256).",
     )
-    overlap_sentences: int = Field(1, ge=0, description="Sentences shared by consecutive passages.")
-    candidates: int = Field(40, ge=1, description="Passages taken from each ranker before fusion.")
+    overlap_sentences: int = Field(
+        _default("index", "overlap_sentences"),
+        ge=0,
+        description="Sentences shared by consecutive passages.",
+    )
+    candidates: int = Field(
+        _default("index", "candidates"),
+        ge=1,
+        description="Passages taken from each ranker before fusion.",
+    )
     dense_weight: float = Field(
-        0.6, ge=0, le=1, description="Weight of sentence similarity against normalized BM25."
+        _default("index", "dense_weight"),
+        ge=0,
+        le=1,
+        description="Weight of sentence similarity against normalized BM25.",
     )
     near_duplicate: float = Field(
-        0.8, gt=0, le=1, description="Shingle Jaccard at which two articles count as copies."
+        _default("index", "near_duplicate"),
+        gt=0,
+        le=1,
+        description="Shingle Jaccard at which two articles count as copies.",
     )
 
 
 class AnswerSettings(BaseModel):
     """How answers are written."""
 
-    k: int = Field(5, ge=1, le=50, description="Passages shown to the answer step.")
+    k: int = Field(
+        _default("answer", "k"), ge=1, le=50, description="Passages shown to the answer step."
+    )
     llm: str | None = Field(
         None, description="Chat model spec for init_chat_model, e.g. 'openai:gpt-4o-mini'."
     )
     llm_base_url: str | None = Field(
         None, description="OpenAI-compatible endpoint (llama.cpp, vLLM, LM Studio)."
     )
-    llm_timeout: float = Field(20.0, gt=0, description="Seconds before the LLM falls back.")
-    llm_temperature: float = Field(0.0, ge=0, description="Sampling temperature for the LLM.")
+    llm_timeout: float = Field(
+        _default("answer", "llm_timeout"), gt=0, description="Seconds before the LLM falls back."
+    )
+    llm_temperature: float = Field(
+        _default("answer", "llm_temperature"), ge=0, description="Sampling temperature for the LLM."
+    )
     llm_max_tokens: int = Field(
-        300, ge=16, description="Most tokens an LLM reply may have (sent with every request)."
+        _default("answer", "llm_max_tokens"),
+        ge=16,
+        description="Most tokens an LLM reply may have (sent with every request).",
     )
     llm_threads: int = Field(
-        0, ge=0, description="CPU threads of a llamacpp: model (0: every CPU available)."
+        _default("answer", "llm_threads"),
+        ge=0,
+        description="CPU threads of a llamacpp: model (0: every CPU available).",
     )
     llm_context: int = Field(
-        4096, ge=512, description="Context window of a llamacpp: model, prompt plus reply."
+        _default("answer", "llm_context"),
+        ge=512,
+        description="Context window of a llamacpp: model, prompt plus reply.",
     )
-    max_sentences: int = Field(2, ge=1, description="Sentences an extractive answer quotes.")
-    max_words: int = Field(60, ge=10, description="Words an extractive answer may use.")
-    history_turns: int = Field(3, ge=0, description="Earlier turns used to resolve follow-ups.")
-    max_question_chars: int = Field(2000, ge=10, description="Longest question accepted.")
+    max_sentences: int = Field(
+        _default("answer", "max_sentences"),
+        ge=1,
+        description="Sentences an extractive answer quotes.",
+    )
+    max_words: int = Field(
+        _default("answer", "max_words"), ge=10, description="Words an extractive answer may use."
+    )
+    history_turns: int = Field(
+        _default("answer", "history_turns"),
+        ge=0,
+        description="Earlier turns used to resolve follow-ups.",
+    )
+    max_question_chars: int = Field(
+        _default("answer", "max_question_chars"), ge=10, description="Longest question accepted."
+    )
     abstain_threshold: float = Field(
-        0.47,
+        _default("answer", "abstain_threshold"),
         ge=0,
         le=1,
         description="Answer only when (best-sentence cosine + question IDF coverage) / 2 "
         "reaches this; both parts are normalized, so it transfers across corpora.",
     )
     abstain_unknown_words: int = Field(
-        0,
+        _default("answer", "abstain_unknown_words"),
         ge=0,
         description="Abstain when this many of the question's lower-case words appear in no "
         "indexed passage (what is asked about was never reported); 0: off. 1 lifts newsroom "
         "out-of-corpus abstention 0.625 -> 0.667 but costs squad-news 0.07 of answered rate.",
     )
     abstain_unknown_attribute: bool = Field(
-        True,
+        _default("answer", "abstain_unknown_attribute"),
         description="Abstain when the attribute a question asks about ('annual salary' in "
         "'What is X's annual salary?', 'manufacturer' in 'Which manufacturer built X?') has a "
         "word that appears in no indexed passage: the articles never report it.",
@@ -124,19 +183,42 @@ class AnswerSettings(BaseModel):
 class DiscordSettings(BaseModel):
     """The Discord adapter's behaviour; the token comes only from ``DISCORD_TOKEN``."""
 
-    guilds: list[int] = Field(default_factory=list, description="Guild ids allowed (empty: all).")
-    channels: list[int] = Field(
-        default_factory=list, description="Channel ids where mentions are answered (empty: all)."
+    guilds: list[int] = Field(
+        _default("discord", "guilds"), description="Guild ids allowed (empty: all)."
     )
-    allow_dm: bool = Field(True, description="Answer direct messages.")
-    sync_global: bool = Field(False, description="Also sync slash commands globally.")
-    rate_limit_per_minute: int = Field(6, ge=1, description="Questions per user per minute.")
-    max_question_chars: int = Field(500, ge=10, description="Longest question accepted.")
-    admin_role: str | None = Field("Dateline Admin", description="Role allowed to /ingest.")
-    admin_user_ids: list[int] = Field(default_factory=list, description="Users allowed to /ingest.")
-    max_attachment_bytes: int = Field(2_000_000, ge=1, description="Largest /ingest attachment.")
-    history_messages: int = Field(20, ge=0, description="Thread messages read as history.")
-    feedback_log: str = Field("feedback.jsonl", description="Feedback log, relative to home.")
+    channels: list[int] = Field(
+        _default("discord", "channels"),
+        description="Channel ids where mentions are answered (empty: all).",
+    )
+    allow_dm: bool = Field(_default("discord", "allow_dm"), description="Answer direct messages.")
+    sync_global: bool = Field(
+        _default("discord", "sync_global"), description="Also sync slash commands globally."
+    )
+    rate_limit_per_minute: int = Field(
+        _default("discord", "rate_limit_per_minute"),
+        ge=1,
+        description="Questions per user per minute.",
+    )
+    max_question_chars: int = Field(
+        _default("discord", "max_question_chars"), ge=10, description="Longest question accepted."
+    )
+    admin_role: str | None = Field(
+        _default("discord", "admin_role"), description="Role allowed to /ingest."
+    )
+    admin_user_ids: list[int] = Field(
+        _default("discord", "admin_user_ids"), description="Users allowed to /ingest."
+    )
+    max_attachment_bytes: int = Field(
+        _default("discord", "max_attachment_bytes"), ge=1, description="Largest /ingest attachment."
+    )
+    history_messages: int = Field(
+        _default("discord", "history_messages"),
+        ge=0,
+        description="Thread messages read as history.",
+    )
+    feedback_log: str = Field(
+        _default("discord", "feedback_log"), description="Feedback log, relative to home."
+    )
     announce_channel: int | None = Field(
         None, description="Channel id where newly indexed feed articles are posted (no pings)."
     )
@@ -146,17 +228,27 @@ class FetchSettings(BaseModel):
     """How URLs (feeds, article pages) are fetched."""
 
     allow_private_addresses: bool = Field(
-        False,
+        _default("fetch", "allow_private_addresses"),
         description="Fetch URLs whose host is loopback, private, link-local or otherwise "
         "non-public (local setups and tests only: it opens the bot's network to feed URLs).",
     )
-    timeout: float = Field(10.0, gt=0, description="Seconds to connect, or between two reads.")
-    total_timeout: float = Field(30.0, gt=0, description="Seconds one response may take.")
-    max_bytes: int = Field(10_000_000, ge=1024, description="Largest response read.")
-    max_redirects: int = Field(5, ge=0, description="Redirects followed per request.")
-    per_host: int = Field(2, ge=1, description="Parallel requests to one host.")
+    timeout: float = Field(
+        _default("fetch", "timeout"), gt=0, description="Seconds to connect, or between two reads."
+    )
+    total_timeout: float = Field(
+        _default("fetch", "total_timeout"), gt=0, description="Seconds one response may take."
+    )
+    max_bytes: int = Field(
+        _default("fetch", "max_bytes"), ge=1024, description="Largest response read."
+    )
+    max_redirects: int = Field(
+        _default("fetch", "max_redirects"), ge=0, description="Redirects followed per request."
+    )
+    per_host: int = Field(
+        _default("fetch", "per_host"), ge=1, description="Parallel requests to one host."
+    )
     user_agent: str = Field(
-        "Dateline/0.1 (news question-answering bot; feed reader)",
+        _default("fetch", "user_agent"),
         description="User-Agent sent with every request (robots.txt rules match it).",
     )
 
@@ -165,12 +257,23 @@ class FeedSettings(BaseModel):
     """Feeds followed by `dateline watch` and the Discord bot's poller."""
 
     urls: list[str] = Field(
-        default_factory=list, description="Feeds followed besides those in <home>/feeds.json."
+        _default("feeds", "urls"), description="Feeds followed besides those in <home>/feeds.json."
     )
-    every: str = Field("15m", description="Default polling interval (90s, 15m, 1h).")
-    jitter: float = Field(0.1, ge=0, le=0.5, description="Random spread of each interval.")
-    max_backoff: str = Field("6h", description="Longest wait after repeated errors.")
-    workers: int = Field(4, ge=1, le=32, description="Feeds and pages fetched in parallel.")
+    every: str = Field(
+        _default("feeds", "every"), description="Default polling interval (90s, 15m, 1h)."
+    )
+    jitter: float = Field(
+        _default("feeds", "jitter"), ge=0, le=0.5, description="Random spread of each interval."
+    )
+    max_backoff: str = Field(
+        _default("feeds", "max_backoff"), description="Longest wait after repeated errors."
+    )
+    workers: int = Field(
+        _default("feeds", "workers"),
+        ge=1,
+        le=32,
+        description="Feeds and pages fetched in parallel.",
+    )
 
 
 class Settings(BaseSettings):
@@ -185,11 +288,11 @@ class Settings(BaseSettings):
         None, description="URL of a `chroma run` server; unset uses a local PersistentClient."
     )
     chroma_timeout: float = Field(
-        30.0,
+        _default(None, "chroma_timeout"),
         gt=0,
         description="Seconds to wait for the Chroma server's answer (connecting: at most 3).",
     )
-    log_level: str = Field("WARNING", description="Logging level.")
+    log_level: str = Field(_default(None, "log_level"), description="Logging level.")
     now: date | None = Field(
         None,
         description="The day questions are asked (YYYY-MM-DD): articles published later do not "

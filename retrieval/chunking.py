@@ -54,8 +54,8 @@ def chunk_text(
     text: str,
     count_tokens: Callable[[list[str]], list[int]],
     *,
-    max_tokens: int = 200,
-    overlap: int = 1,
+    max_tokens: int,
+    overlap: int,
 ) -> list[Span]:
     """Group sentences into passages of at most ``max_tokens`` tokens.
 

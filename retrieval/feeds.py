@@ -17,15 +17,10 @@ from dataclasses import dataclass, replace
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from retrieval.errors import RetrievalError
-from retrieval.loaders import (
-    _ANY_TAG,
-    _clean,
-    _entry_text,
-    _load_html,
-    html_to_text,
-    sniff,
-)
-from retrieval.metadata import normalize_date, parse_plain_text
+from retrieval.feed_files import entry_author, entry_published, entry_text
+from retrieval.formats import sniff
+from retrieval.html_pages import html_article, one_line, plain_line
+from retrieval.metadata import parse_plain_text
 from retrieval.models import Article, Skipped
 from retrieval.textdecode import decode_bytes, fix_text, looks_binary
 
@@ -152,10 +147,7 @@ def _xml_feed(data: bytes, url: str) -> tuple[str | None, list[Mapping], str | N
         problem = " ".join(str(parsed.get("bozo_exception")).split())
         if not entries:
             raise ContentError(f"{url}: invalid XML ({problem})")
-    title = _clean(feed.get("title"))
-    if title and _ANY_TAG.search(title):
-        title = _clean(html_to_text(title))
-    return title, entries, problem
+    return plain_line(feed.get("title")), entries, problem
 
 
 def _json_feed(data: bytes) -> tuple[str | None, list[Mapping]]:
@@ -185,25 +177,23 @@ def _json_feed(data: bytes) -> tuple[str | None, list[Mapping]]:
                 "author": author,
             }
         )
-    return _clean(doc.get("title")) if isinstance(doc.get("title"), str) else None, out
+    return one_line(doc.get("title")), out
 
 
 def _entry(item: Mapping, feed_url: str, n: int) -> FeedEntry | None:
-    link = _clean(item.get("link"))
+    link = one_line(item.get("link"))
     if link:
         link = urljoin(feed_url, link)
         if urlsplit(link).scheme.lower() not in ("http", "https"):
             link = None
     link = canonical_url(link) if link else None
-    text = fix_text(_entry_text(item)).strip()
-    title = _clean(item.get("title"))
-    if title and _ANY_TAG.search(title):
-        title = _clean(html_to_text(title))
+    text = fix_text(entry_text(item)).strip()
+    title = plain_line(item.get("title"))
     if not text and not link:
         return None
-    published = normalize_date(item.get("published")) or normalize_date(item.get("updated"))
-    author = _clean((item.get("author_detail") or {}).get("name")) or _clean(item.get("author"))
-    guid = _clean(item.get("id"))
+    published = entry_published(item)
+    author = entry_author(item)
+    guid = one_line(item.get("id"))
     key = link or f"{feed_url}#{guid or n}"
     basis = json.dumps([key, title, published, text], ensure_ascii=False)
     return FeedEntry(
@@ -257,7 +247,7 @@ def page_article(data: bytes, url: str, entry: FeedEntry | None = None) -> Artic
         what = {"binary": "binary content", "feed": "a feed"}.get(kind, "not an HTML page")
         return Skipped(url, f"{what}, not an article page")
     canonical = page_canonical(data, url)
-    article = _load_html(canonical, data)
+    article = html_article(canonical, data)
     if isinstance(article, Skipped):
         return Skipped(url, article.reason)
     fields = {"key": canonical, "path": None, "url": canonical}

@@ -23,7 +23,6 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from retrieval.errors import RetrievalError
 
-USER_AGENT = "Dateline/0.1 (news question-answering bot; feed reader)"
 ROBOTS_TTL = 3600.0
 _ROBOTS_MAX_BYTES = 512 * 1024
 
@@ -126,13 +125,13 @@ class Fetcher:
     def __init__(
         self,
         *,
-        allow_private: bool = False,
-        timeout: float = 10.0,
-        total_timeout: float = 30.0,
-        max_bytes: int = 10 * 1024 * 1024,
-        max_redirects: int = 5,
-        per_host: int = 2,
-        user_agent: str = USER_AGENT,
+        allow_private: bool,
+        timeout: float,
+        total_timeout: float,
+        max_bytes: int,
+        max_redirects: int,
+        per_host: int,
+        user_agent: str,
         resolver: Resolver | None = None,
         address_allowed: Callable[[str], bool] | None = None,
     ):

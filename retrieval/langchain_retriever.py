@@ -46,7 +46,7 @@ class DatelineRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     searcher: Any = Field(description="A HybridSearcher, or a search(query, k, filters) callable.")
-    k: int = Field(5, ge=1, description="Passages returned per query.")
+    k: int = Field(ge=1, description="Passages returned per query (``answer.k``).")
     filters: Filters | None = Field(None, description="Outlet and date filters.")
 
     def _search_fn(self) -> SearchFn:
@@ -65,7 +65,7 @@ class DatelineRetriever(BaseRetriever):
 
 
 def as_langchain_retriever(
-    searcher: Any, k: int = 5, filters: Filters | None = None
+    searcher: Any, k: int, filters: Filters | None = None
 ) -> DatelineRetriever:
     """A LangChain retriever over ``searcher`` (a HybridSearcher or a search callable)."""
     return DatelineRetriever(searcher=searcher, k=k, filters=filters)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,3 +97,10 @@ class ArticleInfo:
     url: str | None
     path: str | None
     passages: int
+
+
+def file_article(path: str, text: str, fields: Mapping[str, str | None]) -> Article | Skipped:
+    """The one article a file holds, keyed by ``path``; a Skipped when it has no text."""
+    if not text.strip():
+        return Skipped(path, "no article text found")
+    return Article(text=text.strip(), key=path, path=path, **fields)

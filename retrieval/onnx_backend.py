@@ -22,12 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.embeddings import DIMENSIONS
 from retrieval.errors import ModelUnavailableError
+from retrieval.model_files import DIMENSIONS, MAX_SEQ_LENGTH
 
 log = logging.getLogger(__name__)
-
-MAX_SEQ_LENGTH = 256  # the model's sentence_bert_config.json
 
 
 def _available_cpus() -> int:

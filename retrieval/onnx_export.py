@@ -25,6 +25,9 @@ import sys
 import time
 from pathlib import Path
 
+from retrieval.model_files import MODEL_NAME
+from retrieval.model_files import model_dir as packaged_model_dir
+
 log = logging.getLogger(__name__)
 
 # Bump when the exported graph changes, so stale caches are not reused.
@@ -42,9 +45,7 @@ _FP32_TOLERANCE = 1e-3
 def _model_dir(model_dir: str | Path | None) -> Path:
     if model_dir is not None:
         return Path(model_dir)
-    from retrieval.embeddings import model_dir as packaged
-
-    return packaged()
+    return packaged_model_dir()
 
 
 def model_fingerprint(model_dir: str | Path | None = None) -> str:
@@ -65,8 +66,6 @@ def default_onnx_dir(model_dir: str | Path | None = None) -> Path:
     if override:
         return Path(override).expanduser()
     from platformdirs import user_cache_dir
-
-    from retrieval.embeddings import MODEL_NAME
 
     name = f"{MODEL_NAME}-{model_fingerprint(model_dir)}"
     return Path(user_cache_dir("dateline")) / "onnx" / name

@@ -27,6 +27,7 @@ DATELINE = BIN / "dateline"
 CHROMA = BIN / "chroma"
 
 SEED_SOURCES = {"Reuters", "The Times of India", "UrduPoint News / Sputnik"}
+BATCH_SIZE = 16  # texts per model call in the tests' own embedders
 
 _cache: dict[str, object] = {}
 
@@ -35,7 +36,7 @@ def shared_embedder():
     from retrieval.embeddings import Embedder
 
     if "embedder" not in _cache:
-        _cache["embedder"] = Embedder()
+        _cache["embedder"] = Embedder("torch", BATCH_SIZE)
     return _cache["embedder"]
 
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from retrieval.chunking import chunk_text
-from retrieval.embeddings import model_dir
+from retrieval.model_files import model_dir
 from retrieval.sentences import split_sentences
 from retrieval.tokens import TokenCounter
 from tests.helpers import SEEDS
@@ -158,7 +158,7 @@ def test_single_overlong_sentence_alone(counter):
 
 
 def test_empty_and_blank_text(counter):
-    assert chunk_text("", counter.count_many) == []
-    assert chunk_text(" \n\n \n", counter.count_many) == []
-    (span,) = chunk_text("Just one.", counter.count_many)
+    assert chunk_text("", counter.count_many, max_tokens=200, overlap=1) == []
+    assert chunk_text(" \n\n \n", counter.count_many, max_tokens=200, overlap=1) == []
+    (span,) = chunk_text("Just one.", counter.count_many, max_tokens=200, overlap=1)
     assert (span.start, span.end, span.sentences) == (0, 9, ((0, 9),))

@@ -104,7 +104,7 @@ class FakeService:
     def articles(self) -> list[ArticleInfo]:
         return []
 
-    def ingest_paths(self, paths: list[Path]) -> Any:
+    def ingest_bytes(self, data: bytes, name: str) -> Any:
         raise NotImplementedError
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import discord
@@ -32,6 +32,7 @@ from bot.discord_bot import DatelineBot, FeedbackButton, safe_attachment_name
 from bot.errors import ConfigError, InvalidQuestionError
 from bot.feedback import read_feedback
 from config.settings import AnswerSettings, DiscordSettings, Settings
+from retrieval import formats
 from retrieval.models import ArticleInfo
 
 APP_ID = 900000000000000001
@@ -84,7 +85,7 @@ class FakeService:
         self.calls: list[tuple[str, list[Turn], str]] = []
         self.fail_with: BaseException | None = None
         self.catalogue: list[ArticleInfo] = []
-        self.ingested: list[tuple[Path, bytes]] = []
+        self.ingested: list[tuple[str, bytes]] = []
 
     def ask(self, question: str, history=(), *, k: int | None = None) -> Answer:
         self.events.append("ask")
@@ -97,10 +98,9 @@ class FakeService:
     def articles(self) -> list[ArticleInfo]:
         return self.catalogue
 
-    def ingest_paths(self, paths: list[Path]) -> Report:
-        for path in paths:
-            self.ingested.append((path, path.read_bytes()))
-        return Report(f"Indexed 1 article from {paths[0].name}; skipped none.")
+    def ingest_bytes(self, data: bytes, name: str) -> Report:
+        self.ingested.append((name, data))
+        return Report(f"Indexed 1 article from {PurePath(name).name}; skipped none.")
 
 
 class RecordingAdapter:
@@ -601,7 +601,7 @@ def ingest_interaction(bot: DatelineBot, filename: str, size: int, **kw: Any) ->
     return command_interaction(bot, "ingest", options, resolved=resolved, **kw)
 
 
-async def test_ingest_by_admin_role_saves_a_sanitized_temp_file(
+async def test_ingest_by_admin_role_hands_the_bytes_under_a_sanitized_name(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     body = b"Title: Budget passes\n\nThe council approved the budget."
@@ -616,11 +616,11 @@ async def test_ingest_by_admin_role_saves_a_sanitized_temp_file(
     )
     await bot.tree._call(interaction)
 
-    [(path, data)] = env.service.ingested
-    assert path.name == "Budget_report.txt"
-    assert path.parent.name.startswith("dateline-ingest-")
+    [(name, data)] = env.service.ingested
+    # Keyed by the attachment, so a later upload of the same name is an article of its own.
+    [attachment_id] = interaction.data["resolved"]["attachments"]
+    assert name == f"discord:{attachment_id}/Budget_report.txt"
     assert data == body
-    assert not path.parent.exists()  # the temp dir is cleaned up
     defer = env.adapter.of("response")[0]
     assert defer["type"] == DEFERRED_CHANNEL_MESSAGE and defer["data"]["flags"] & EPHEMERAL
     report = env.adapter.of("followup")[0]
@@ -638,7 +638,7 @@ async def test_ingest_by_admin_user_id(env: Env, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(bot.http, "get_from_cdn", get_from_cdn)
     await bot.tree._call(ingest_interaction(bot, "feed.jsonl", 2))
-    assert [p.name for p, _ in env.service.ingested] == ["feed.jsonl"]
+    assert [PurePath(name).name for name, _ in env.service.ingested] == ["feed.jsonl"]
 
 
 @pytest.mark.parametrize(
@@ -670,6 +670,8 @@ def test_safe_attachment_names() -> None:
     assert safe_attachment_name("x" * 300 + ".txt") == "x" * 80 + ".txt"
     for bad in (None, "", ".txt", "story", "story.pdf", "story.txt.exe", ".."):
         assert safe_attachment_name(bad) is None
+    for suffix in formats.suffixes():  # /ingest takes every format the loaders read
+        assert safe_attachment_name("story" + suffix.upper()) == "story" + suffix
 
 
 # -- startup and entry point ----------------------------------------------------------------

@@ -12,6 +12,8 @@ import time
 
 import pytest
 
+from bot.web import fetch_limits
+from config.settings import FetchSettings
 from retrieval.fetch import Fetcher, FetchError, RefusedURLError, non_public_kind
 from tests.feedserver import FeedServer, Route
 
@@ -22,8 +24,13 @@ def server():
         yield s
 
 
+def shipped_fetcher(**overrides) -> Fetcher:
+    """A Fetcher with the shipped ``[fetch]`` settings, ``overrides`` on top."""
+    return Fetcher(**{**fetch_limits(FetchSettings()), **overrides})
+
+
 def local_fetcher(**kw) -> Fetcher:
-    return Fetcher(allow_private=True, timeout=1.0, total_timeout=5.0, **kw)
+    return shipped_fetcher(**{"allow_private": True, "timeout": 1.0, "total_timeout": 5.0, **kw})
 
 
 @pytest.mark.parametrize(
@@ -63,7 +70,7 @@ def _never_resolve(host, port):
     ],
 )
 def test_private_addresses_are_refused_by_default(url, shown):
-    fetcher = Fetcher(resolver=_never_resolve)
+    fetcher = shipped_fetcher(resolver=_never_resolve)
     with pytest.raises(RefusedURLError) as info:
         fetcher.get(url)
     message = str(info.value)
@@ -74,11 +81,11 @@ def test_private_addresses_are_refused_by_default(url, shown):
 def test_a_name_resolving_to_a_private_address_is_refused():
     # `localhost` really resolves (to 127.0.0.1 / ::1); nothing is sent.
     with pytest.raises(RefusedURLError, match=r"localhost \((127\.0\.0\.1|::1)\) is a loopback"):
-        Fetcher().get("http://localhost:9/feed")
+        shipped_fetcher().get("http://localhost:9/feed")
 
 
 def test_any_private_answer_among_several_refuses():
-    fetcher = Fetcher(resolver=lambda h, p: ["93.184.216.34", "10.0.0.1"])
+    fetcher = shipped_fetcher(resolver=lambda h, p: ["93.184.216.34", "10.0.0.1"])
     with pytest.raises(RefusedURLError, match=r"10\.0\.0\.1\) is a private"):
         fetcher.get("http://news.example/feed")
 
@@ -86,7 +93,7 @@ def test_any_private_answer_among_several_refuses():
 @pytest.mark.parametrize("url", ["ftp://example.com/feed", "file:///etc/passwd", "gopher://x/"])
 def test_only_http_and_https(url):
     with pytest.raises(RefusedURLError, match="only http and https"):
-        Fetcher(allow_private=True).get(url)
+        shipped_fetcher(allow_private=True).get(url)
 
 
 def test_public_looking_url_redirecting_to_private_is_refused(server):
@@ -97,7 +104,7 @@ def test_public_looking_url_redirecting_to_private_is_refused(server):
     )
     server.routes["/name"] = Route(status=302, headers={"Location": "http://intranet.example/"})
     names = {"news.example": ["127.0.0.1"], "intranet.example": ["192.168.1.10"]}
-    fetcher = Fetcher(
+    fetcher = shipped_fetcher(
         resolver=lambda host, port: names[host],
         address_allowed=lambda ip: ip == "127.0.0.1",
         timeout=1.0,
@@ -112,7 +119,7 @@ def test_public_looking_url_redirecting_to_private_is_refused(server):
     # With the setting, the same redirect is followed (to a local address here).
     server.routes["/local"] = Route(status=302, headers={"Location": server.url("/ok")})
     server.routes["/ok"] = Route(b"<rss/>")
-    allowed = Fetcher(allow_private=True, resolver=lambda h, p: names[h], timeout=1.0)
+    allowed = shipped_fetcher(allow_private=True, resolver=lambda h, p: names[h], timeout=1.0)
     assert allowed.get(base + "/local").content == b"<rss/>"
 
 
@@ -127,7 +134,9 @@ def test_the_validated_address_is_the_one_connected_to(server):
         calls.append(host)
         return next(answers)
 
-    fetcher = Fetcher(resolver=rebinding, address_allowed=lambda ip: ip == "127.0.0.1", timeout=1.0)
+    fetcher = shipped_fetcher(
+        resolver=rebinding, address_allowed=lambda ip: ip == "127.0.0.1", timeout=1.0
+    )
     result = fetcher.get(f"http://rebind.example:{server.port}/feed")
     assert result.content == b"<rss/>"
     assert calls == ["rebind.example"]
@@ -173,7 +182,7 @@ def test_a_slow_drip_is_cut_at_the_total_timeout(server):
 
     server.routes["/drip"] = Route(drip)
     with pytest.raises(FetchError, match="timed out"):
-        Fetcher(allow_private=True, timeout=1.0, total_timeout=1.0).get(server.url("/drip"))
+        shipped_fetcher(allow_private=True, timeout=1.0, total_timeout=1.0).get(server.url("/drip"))
 
 
 def test_redirect_loop_and_limit(server):
@@ -253,9 +262,9 @@ def test_the_connected_peer_is_checked_again():
         def __init__(self, peer):
             self.extensions = {"network_stream": Stream(peer)}
 
-    fetcher = Fetcher(address_allowed=lambda ip: ip == "127.0.0.1")
+    fetcher = shipped_fetcher(address_allowed=lambda ip: ip == "127.0.0.1")
     fetcher._check_peer("http://a.example/", Response(("127.0.0.1", 80)), "127.0.0.1")
     with pytest.raises(RefusedURLError, match=r"connected to 10\.0\.0\.1, not 127\.0\.0\.1"):
         fetcher._check_peer("http://a.example/", Response(("10.0.0.1", 80)), "127.0.0.1")
     with pytest.raises(RefusedURLError, match="connected to a loopback address"):
-        Fetcher()._check_peer("http://a.example/", Response(("::1", 80, 0, 0)), "::1")
+        shipped_fetcher()._check_peer("http://a.example/", Response(("::1", 80, 0, 0)), "::1")

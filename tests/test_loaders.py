@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import loaders
-from retrieval.loaders import html_to_text, iter_articles, sniff
+from retrieval import formats, json_records, loaders, metadata
+from retrieval.formats import sniff
+from retrieval.html_pages import html_to_text
+from retrieval.loaders import iter_articles, read_bytes
 from retrieval.models import Article, Skipped
 from retrieval.textdecode import TextDecodeError, decode_bytes, looks_binary
 
@@ -408,7 +410,7 @@ def test_parser_bug_becomes_skipped(tmp_path, monkeypatch):
             raise ValueError("bad")
         return text, {}
 
-    monkeypatch.setattr(loaders, "parse_plain_text", boom)
+    monkeypatch.setattr(metadata, "parse_plain_text", boom)
     first, second = load(tmp_path)
     assert isinstance(first, Skipped) and first.reason == "cannot parse: ValueError: bad"
     assert isinstance(second, Article)
@@ -474,14 +476,67 @@ def test_jsonl_blank_lines_only(tmp_path):
 
 def test_jsonl_record_that_fails_is_skipped_alone(tmp_path, monkeypatch):
     path = write(tmp_path / "a.jsonl", '{"text": "good"}\n{"text": "bad"}\n{"text": "fine"}\n')
-    real = loaders.parse_plain_text
+    real = json_records.parse_plain_text
 
     def flaky(text, path=None, **kwargs):
         if text == "bad":
             raise ValueError("broken record")
         return real(text, path, **kwargs)
 
-    monkeypatch.setattr(loaders, "parse_plain_text", flaky)
+    monkeypatch.setattr(json_records, "parse_plain_text", flaky)
     good, bad, fine = load(path)
     assert (good.text, fine.text) == ("good", "fine")
     assert bad == Skipped(f"{path.resolve()}:2", "cannot parse: ValueError: broken record")
+
+
+# --- content without a file (uploads) and the format registry --------------------------------
+
+JSONL = '{"title": "T1", "text": "First record."}\n{oops\n{"text": "Third record."}\n'
+SAMPLES = {
+    "story.txt": ARTICLE,
+    "post.md": "---\ntitle: Xi writes to Kim\ndate: 2021-03-22\n---\n# Xi writes to Kim\n\nBody.\n",
+    "page.html": PAGE,
+    "records.json": json.dumps([{"text": "One."}, {"text": "Two."}]),
+    "records.jsonl": JSONL,
+    "world.rss": RSS,
+    "world.xml": ATOM,
+    "README": ARTICLE,
+    "notes.xyz": ARTICLE,
+    "empty.txt": "",
+    "blank.md": " \n\n ",
+    "data.txt": b"\x00\x01\x02binary",
+    "wide.jsonl": JSONL.encode("utf-16"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_read_bytes_reads_as_the_file_would(tmp_path, name):
+    path = write(tmp_path / name, SAMPLES[name])
+    content = path.read_bytes()
+    base = str(path.resolve())
+    from_file = load(path)
+    from_bytes = list(read_bytes(content, "upload:7/" + name))
+    assert from_file and len(from_bytes) == len(from_file)
+    for a, b in zip(from_file, from_bytes, strict=True):
+        a_fields = {k: v for k, v in vars(a).items() if k not in ("key", "path")}
+        b_fields = {k: v for k, v in vars(b).items() if k not in ("key", "path")}
+        assert (type(a), a_fields) == (type(b), b_fields)
+        assert b.path == a.path.replace(base, "upload:7/" + name)
+        if isinstance(a, Article):
+            assert b.key == a.key.replace(base, "upload:7/" + name)
+
+
+def test_read_bytes_of_an_empty_upload():
+    assert list(read_bytes(b"", "x.jsonl")) == [Skipped("x.jsonl", "empty file")]
+    assert list(read_bytes(b"", "x")) == [Skipped("x", "empty file")]
+
+
+def test_every_suffix_names_one_format():
+    declared = [suffix for f in formats.FORMATS for suffix in f.suffixes]
+    assert len(declared) == len(set(declared)) == len(formats.suffixes())
+    for f in formats.FORMATS:
+        for suffix in f.suffixes:
+            assert suffix == suffix.lower() and suffix.startswith(".")
+            assert formats.format_for_suffix(suffix.upper()) is f
+    assert formats.format_for_suffix(".xyz") is None
+    assert formats.describe() == ".txt, .md, .html, .json, .jsonl, RSS/Atom"

@@ -6,17 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.metadata import (
-    derive_title,
-    normalize_date,
-    parse_dateline,
-    parse_front_matter,
-    parse_markdown,
-    parse_plain_text,
-    strip_boilerplate,
-    strip_markdown,
-)
+from retrieval.boilerplate import strip_boilerplate
+from retrieval.datelines import parse_dateline
+from retrieval.dates import normalize_date
+from retrieval.front_matter import parse_front_matter
+from retrieval.markdown_text import parse_markdown, strip_markdown
+from retrieval.metadata import parse_plain_text
 from retrieval.textdecode import read_text
+from retrieval.titles import derive_title
 
 SEEDS = Path(__file__).parent.parent / "data" / "articles"
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from retrieval import onnx_export
-from retrieval.embeddings import DIMENSIONS, Embedder, model_dir
+from retrieval.embeddings import Embedder
+from retrieval.model_files import DIMENSIONS, model_dir
 from retrieval.onnx_backend import OnnxEncoder
 from retrieval.onnx_export import (
     ENV_DIR,
@@ -27,7 +28,7 @@ from retrieval.onnx_export import (
     onnx_file,
     temp_path,
 )
-from tests.helpers import ROOT, cli_env, shared_embedder
+from tests.helpers import BATCH_SIZE, ROOT, cli_env, shared_embedder
 
 SENTENCES = [
     "Who is Song Tao?",
@@ -61,7 +62,7 @@ def _span(text: str, sentence: str) -> tuple[int, int]:
 
 def _onnx_embedder(monkeypatch, onnx_dir: Path, backend: str = "onnx") -> Embedder:
     monkeypatch.setenv(ENV_DIR, str(onnx_dir))
-    return Embedder(backend)
+    return Embedder(backend, BATCH_SIZE)
 
 
 # -- no export needed -------------------------------------------------------------------
@@ -87,7 +88,7 @@ def test_encoder_construction_is_lazy_and_empty_input_needs_no_model(tmp_path):
 
 def test_unknown_backend_is_rejected():
     with pytest.raises(ValueError, match="unknown embedding backend"):
-        Embedder("tensorflow").encode(["x"])
+        Embedder("tensorflow", BATCH_SIZE).encode(["x"])
 
 
 def test_failed_export_leaves_no_file(monkeypatch, tmp_path):
@@ -188,7 +189,7 @@ def test_onnx_backend_does_not_import_torch(exported):
         import sys
         from retrieval.embeddings import Embedder
 
-        embedder = Embedder("onnx")
+        embedder = Embedder("onnx", batch_size=16)
         vec = embedder.encode_query("Who is Song Tao?")
         assert vec.shape == (384,), vec.shape
         embedder.encode_passages(["Song Tao. He is a diplomat."], [[(10, 27)]])

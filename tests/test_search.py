@@ -134,7 +134,7 @@ def test_langchain_retriever_with_a_callable_and_filters(service):
 
 def test_langchain_retriever_rejects_a_bad_searcher():
     with pytest.raises(TypeError):
-        DatelineRetriever(searcher=42).invoke("x")
+        DatelineRetriever(searcher=42, k=2).invoke("x")
 
 
 # -- BM25 cache staleness --------------------------------------------------------------------

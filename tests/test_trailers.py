@@ -1,5 +1,5 @@
 """Metadata lines that close an article become fields and never stay in the text
-(retrieval/metadata.py ``parse_plain_text``)."""
+(retrieval/metadata.py ``parse_plain_text``, retrieval/bylines.py)."""
 
 from __future__ import annotations
 
