@@ -45,6 +45,18 @@ _INTENT_WORDS = re.compile(
     r"what's|whats|going on|last(?= \w+ed\b| \w+s\b))\b",
     re.I,
 )
+# What an answer-kind word leaves behind: "the latest news about X" -> "the about X".
+_DANGLING = re.compile(
+    r"^(\W*(?:what(?:'s| is| are| was)?|the|a|an|any|me)\s+)*(?:about|on|regarding|of|for)\b|"
+    r"\b(?:about|on|regarding|of|for)\s*(?=\?|$)",
+    re.I,
+)
+# The words of "what did X say" that ask for a quote, not for a topic.
+_SAY_WORDS = re.compile(
+    r"\b(?:what|how|did|does|do|has|had|say|said|says|tell|told|testify|testified|describe|"
+    r"respond|react|warn|argue|claim|write|words|comments?|remarks?|response|reaction)\b",
+    re.I,
+)
 _COUNT = re.compile(
     r"\bhow (many|much)\b|\bwhat (?:was|is|were) the (?:number|count|total|figure|toll|tally)\b",
     re.I,
@@ -120,7 +132,7 @@ def topic_of(question: str, frame: TimeFrame) -> str:
     for span in frame.spans:
         topic = topic.replace(span, " ")
     topic = _INTENT_WORDS.sub(" ", topic)
-    return " ".join(topic.split())
+    return " ".join(_DANGLING.sub(" ", topic).split())
 
 
 def read_intent(question: str, frame: TimeFrame) -> Intent:
@@ -139,6 +151,8 @@ def read_intent(question: str, frame: TimeFrame) -> Intent:
     else:
         kind = "lookup"
     topic = topic_of(question, frame)
+    if speaker:
+        topic = " ".join(_SAY_WORDS.sub(" ", topic).split())
     broad = not content_words(topic)  # "What happened in March 2021?": only a time
     return Intent(
         kind=kind,
