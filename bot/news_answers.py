@@ -142,6 +142,7 @@ def latest(
     if not candidates:
         return []
     newest = _by_time(candidates, hits, newest=True)
+    newest = _correction_of(newest, rows, hits, LATEST_ON_TOPIC * candidates[0][0]) or newest
     quotes = [_quote(hits, newest, terms, max_words, _lead(hits[newest[1]], as_of=True))]
     article = hits[newest[1]].passage.article_id
     for row in rows:  # the report's next best sentence, when nearly as good
@@ -151,6 +152,24 @@ def latest(
             quotes.append(_quote(hits, row, terms, max_words, ""))
         break
     return quotes
+
+
+def _correction_of(
+    chosen: Row, rows: Sequence[Row], hits: Sequence[Hit], floor: float
+) -> Row | None:
+    """An on-topic sentence (scoring at least ``floor``) that corrects or revises a figure,
+    from a report published the same day as ``chosen`` or up to ``SAME_REPORT_DAYS``
+    after it: a correction beats the figure it corrects."""
+    day = _days(hits[chosen[1]])
+    if day is None or _CORRECTION.search(chosen[3]):
+        return None
+    for row in rows:
+        other = _days(hits[row[1]])
+        if row[0] < floor or other is None or not 0 <= other - day <= SAME_REPORT_DAYS:
+            continue
+        if _CORRECTION.search(row[3]) and _NUMBER.search(row[3]):
+            return row
+    return None
 
 
 def earliest(

@@ -304,14 +304,6 @@ def test_latest_ignores_reports_after_now(story):
     assert {c.published[:10] for c in answer.citations} == {"2024-03-04"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the 2 September report (71 million) wins over the next day's correction (67 "
-    "million): a day apart the recency weight is the same, the 71 million sentence scores "
-    "higher ('has risen' earns the update bonus) and a correction only breaks exact ties. "
-    "Answer: 'As of 2 September 2024 (Velmora Post): The estimated cost ... has risen to 71 "
-    "million crowns ...'",
-)
 def test_latest_correction_beats_the_figure_it_corrects(story):
     answer = ask(story, "What is the latest estimate of the Corran Bridge repair cost?", STORY_NOW)
     assert answer.text.startswith(f"As of 3 September 2024 ({POST}): ")
