@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from bot.text import one_line
 from config import Settings
 from retrieval.feeds import (
     ContentError,
@@ -46,7 +47,7 @@ def make_fetcher(settings: Settings) -> Fetcher:
 
 def reason(exc: BaseException, url: str) -> str:
     """An error's message without the URL it starts with (the caller shows the URL)."""
-    text = " ".join(str(exc).split())
+    text = one_line(str(exc))
     return text.removeprefix(f"{url}: ") or type(exc).__name__
 
 

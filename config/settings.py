@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -129,8 +129,12 @@ class DiscordSettings(BaseModel):
     admin_role: str | None = Field("Dateline Admin", description="Role allowed to /ingest.")
     admin_user_ids: list[int] = Field(default_factory=list, description="Users allowed to /ingest.")
     max_attachment_bytes: int = Field(2_000_000, ge=1, description="Largest /ingest attachment.")
-    history_messages: int = Field(20, ge=0, description="Thread messages read as history.")
-    feedback_log: str = Field("feedback.jsonl", description="Feedback log, relative to home.")
+    history_messages: int = Field(
+        20,
+        ge=0,
+        description="Thread messages read as history when the bot does not remember the "
+        "thread (it was restarted since).",
+    )
     announce_channel: int | None = Field(
         None, description="Channel id where newly indexed feed articles are posted (no pings)."
     )
@@ -184,6 +188,9 @@ class Settings(BaseSettings):
         description="Seconds to wait for the Chroma server's answer (connecting: at most 3).",
     )
     log_level: str = Field("WARNING", description="Logging level.")
+    feedback_log: str = Field(
+        "feedback.jsonl", description="Log of 👍/👎 votes on chat answers, relative to home."
+    )
     now: date | None = Field(
         None,
         description="The day questions are asked (YYYY-MM-DD): articles published later do not "
@@ -194,6 +201,18 @@ class Settings(BaseSettings):
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _feedback_log_was_a_discord_setting(cls, data: Any) -> Any:
+        """``[discord] feedback_log``, its old place, still counts unless the new key is set."""
+        if isinstance(data, dict) and isinstance(data.get("discord"), dict):
+            discord = dict(data["discord"])
+            if "feedback_log" in discord:
+                old = discord.pop("feedback_log")
+                data = {**data, "discord": discord}
+                data.setdefault("feedback_log", old)
+        return data
 
     @classmethod
     def settings_customise_sources(
