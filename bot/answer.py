@@ -25,10 +25,6 @@ class Citation:
     path: str | None = None
     key: str | None = None
 
-    def link(self) -> str | None:
-        """The URL when the article has one, else its file path."""
-        return self.url or self.path
-
 
 @dataclass(frozen=True)
 class Retrieved:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.answer import Turn
 from bot.errors import ConfigError
+from bot.text import one_line
 from config.settings import AnswerSettings
 from prompts import ABSTAIN_PHRASE, load_prompt
 
@@ -144,7 +145,7 @@ def parse_citations(text: str, shown: int) -> tuple[str, list[int], list[int]]:
 
 def _normalise(text: str) -> str:
     text = _MARKER.sub("", text).replace("\u2019", "'").lower()
-    return " ".join(text.split()).strip(" \"'`*_.")
+    return one_line(text).strip(" \"'`*_.")
 
 
 def is_abstain(text: str) -> bool:
@@ -152,18 +153,14 @@ def is_abstain(text: str) -> bool:
     return _normalise(text) == _normalise(ABSTAIN_PHRASE)
 
 
-def _one_line(value: str | None, default: str) -> str:
-    return " ".join(value.split()) if value and value.strip() else default
-
-
 def format_passages(passages: Sequence[Passage]) -> str:
     """The passages as the prompt shows them: ``[n]`` with title, outlet and date, then text."""
     blocks = []
     for n, p in enumerate(passages, start=1):
         head = (
-            f"[{n}] Title: {_one_line(p.title, 'untitled')} | "
-            f"Outlet: {_one_line(p.source, 'unknown outlet')} | "
-            f"Date: {_one_line(p.published, 'undated')}"
+            f"[{n}] Title: {one_line(p.title) or 'untitled'} | "
+            f"Outlet: {one_line(p.source) or 'unknown outlet'} | "
+            f"Date: {one_line(p.published) or 'undated'}"
         )
         # The text is fenced by triple quotes; a passage must not be able to close the fence.
         body = p.text.strip().replace('"""', '"')
@@ -175,10 +172,10 @@ def _format_history(history: Sequence[Turn]) -> str:
     """Earlier turns as text; old ``[n]`` markers are dropped since they name other passages."""
     lines = []
     for turn in history:
-        answer = " ".join(_MARKER.sub("", turn.answer).split())
+        answer = one_line(_MARKER.sub("", turn.answer))
         if len(answer) > _HISTORY_ANSWER_CHARS:
             answer = answer[:_HISTORY_ANSWER_CHARS].rstrip() + "…"
-        lines.append(f"User: {' '.join(turn.question.split())}\nAssistant: {answer}")
+        lines.append(f"User: {one_line(turn.question)}\nAssistant: {answer}")
     return "\n".join(lines)
 
 
@@ -262,7 +259,7 @@ def split_answer(text: str) -> list[AnswerSentence]:
         cited: list[int] = []
         for match in _MARKER.finditer(piece):
             cited.extend(n for n in _expand(match.group(2)) if n not in cited)
-        plain = " ".join(_MARKER.sub("", piece).split())
+        plain = one_line(_MARKER.sub("", piece))
         out.append(AnswerSentence(piece, plain, cited, bool(_COMPLETE.search(piece))))
     return out
 
@@ -272,7 +269,7 @@ def _keep_markers(text: str, keep: set[int]) -> str:
         numbers = [n for n in _expand(match.group(2)) if n in keep]
         return match.group(1) + "".join(f"[{n}]" for n in numbers) if numbers else ""
 
-    kept = " ".join(_MARKER.sub(rewrite, text).split())
+    kept = one_line(_MARKER.sub(rewrite, text))
     return re.sub(r"(?<=[^\s\[\]])\[(?=\d)", " [", kept)  # "percent[2]": its blank went
 
 
@@ -582,7 +579,7 @@ class LLMAnswerer:
         user = load_prompt("answer_user").render(
             passages=format_passages(passages),
             history=_format_history(history) or "(none)",
-            question=" ".join(question.split()),
+            question=one_line(question),
         )
         raw, finish = self._run(system, user, on_token)
         unechoed, echoed = strip_echoed_headers(raw)
@@ -639,7 +636,7 @@ class LLMAnswerer:
         if not history:
             return question
         user = load_prompt("condense").render(
-            history=_format_history(history), question=" ".join(question.split())
+            history=_format_history(history), question=one_line(question)
         )
         try:
             raw, _ = self._run(None, user, None, _CONDENSE_MAX_TOKENS)

@@ -98,8 +98,9 @@ def _service(ctx: typer.Context, **overrides):
 
 def _fail(message: str, code: int = 1) -> None:
     from bot.redact import redact
+    from bot.text import one_line
 
-    typer.echo(f"error: {' '.join(redact(message).split())}", err=True)
+    typer.echo(f"error: {one_line(redact(message))}", err=True)
     raise typer.Exit(code)
 
 

@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, TypeVar
 
 import aiohttp
 import discord
@@ -27,19 +27,20 @@ from discord import app_commands
 
 from bot import discord_format as fmt
 from bot.answer import Answer, Turn
+from bot.chat import AnswerService, Chat, log_failure, public_message
 from bot.discord_feeds import FeedControl
-from bot.errors import ConfigError, DatelineError, user_message
+from bot.errors import (
+    ConfigError,
+    DatelineError,
+    EmptyQuestionError,
+    QuestionTooLongError,
+    RateLimitedError,
+)
 from bot.feedback import FeedbackLog, feedback_path, new_answer_id
-from bot.ratelimit import RateDecision, SlidingWindowLimiter
+from bot.reply import quote_line
+from bot.text import clip, one_line
 from config.settings import Settings
 from retrieval import formats
-from retrieval.errors import (
-    IndexBusyError,
-    IndexCorruptError,
-    IndexUnavailableError,
-    ModelUnavailableError,
-    RetrievalError,
-)
 from retrieval.models import ArticleInfo
 
 log = logging.getLogger(__name__)
@@ -54,55 +55,6 @@ THREAD_ARCHIVE_MINUTES = 1440
 DEFAULT_WORKERS = 4
 # A streamed draft is edited at most this often (Discord allows 5 edits per 5 s a channel).
 DRAFT_EDIT_SECONDS = 1.0
-
-
-class IngestReportLike(Protocol):
-    """What ``ingest_bytes`` returns, as far as the adapter cares."""
-
-    def summary(self) -> str:
-        """One human paragraph describing what was indexed or skipped."""
-        ...
-
-
-class AnswerService(Protocol):
-    """The answer service the adapter drives; every method blocks."""
-
-    def ask(
-        self,
-        question: str,
-        history: Sequence[Turn] = (),
-        *,
-        k: int | None = None,
-        on_token: Callable[[str], None] | None = None,
-    ) -> Answer:
-        """Answer ``question``; raises ``InvalidQuestionError`` or another ``DatelineError``.
-
-        In LLM mode ``on_token`` receives the reply as it is written (from the calling thread).
-        """
-        ...
-
-    def articles(self) -> list[ArticleInfo]:
-        """Every indexed article."""
-        ...
-
-    def ingest_bytes(self, data: bytes, name: str) -> IngestReportLike:
-        """Index the articles in ``data``, the content of a file called ``name``."""
-        ...
-
-
-# Index failures name server paths and the admin's fix; a Discord user gets neither.
-_ADMIN_ONLY = (IndexUnavailableError, IndexCorruptError, ModelUnavailableError)
-
-
-def public_message(exc: BaseException) -> str:
-    """What a Discord user is told about an error: ``user_message`` without server details."""
-    if isinstance(exc, _ADMIN_ONLY):
-        return (
-            "the article index is not available right now; the bot's admin can see why in its log"
-        )
-    if isinstance(exc, IndexBusyError):
-        return "the index is being updated; please try again in a minute"
-    return user_message(exc)
 
 
 def required_intents() -> discord.Intents:
@@ -357,8 +309,13 @@ class DatelineBot(discord.Client):
         self.settings = settings
         self.config = settings.discord
         self.service = service
+        self.chat = Chat(
+            service,
+            max_question_chars=self.config.max_question_chars,
+            history_turns=settings.answer.history_turns,
+            rate_limit_per_minute=self.config.rate_limit_per_minute,
+        )
         self.feedback = feedback or FeedbackLog(feedback_path(settings))
-        self.limiter = SlidingWindowLimiter(self.config.rate_limit_per_minute, 60.0)
         self.tree = DatelineTree(self)
         self.notice_delete_after = 15.0
         self._executor = ThreadPoolExecutor(
@@ -463,15 +420,6 @@ class DatelineBot(discord.Client):
     def streams_llm(self) -> bool:
         """Whether answers come from an LLM, whose reply is then shown while it is written."""
         return bool(self.settings.answer.llm)
-
-    @staticmethod
-    def _log_failure(exc: BaseException, what: str) -> None:
-        if isinstance(exc, _ADMIN_ONLY):  # the user only sees that the index is unavailable
-            log.error("%s: %s", what, exc)
-        elif isinstance(exc, (DatelineError, RetrievalError)):
-            log.info("%s: %s", what, exc)
-        else:
-            log.error("%s failed", what, exc_info=exc)
 
     @contextlib.asynccontextmanager
     async def _typing(self, channel: discord.abc.Messageable) -> AsyncIterator[None]:
@@ -578,6 +526,41 @@ class DatelineBot(discord.Client):
                 entries.append(("user", self._question_text(m)))
         return fmt.turns_from_thread(entries)
 
+    async def _unremembered_history(
+        self, thread: discord.Thread, *, before: discord.abc.Snowflake | None = None
+    ) -> list[Turn] | None:
+        """None when the chat core remembers ``thread``; else what the thread shows of its
+        conversation (the bot was restarted since it last answered there)."""
+        if self.chat.knows(thread.id):
+            return None
+        return await self.thread_history(thread, before=before)
+
+    async def _ask(
+        self,
+        question: str,
+        conversation: int | None,
+        earlier: list[Turn] | None,
+        show: Callable[[str], Any],
+        what: str,
+    ) -> tuple[Answer, DraftStream | None]:
+        """Answer in a worker thread; in LLM mode ``show`` puts the draft up as it is written.
+
+        A failure is logged (as ``what``) and raised once the draft has stopped.
+        """
+        draft = DraftStream(show) if self.streams_llm else None
+        extra = {"on_token": draft.on_token} if draft else {}
+        try:
+            answer = await self.run_blocking(
+                self.chat.ask, question, conversation, earlier=earlier, **extra
+            )
+        except Exception as exc:
+            log_failure(log, exc, what)
+            raise
+        finally:
+            if draft is not None:
+                await draft.close()
+        return answer, draft
+
     async def _starter_message(self, thread: discord.Thread) -> discord.Message | None:
         if thread.starter_message is not None:
             return thread.starter_message
@@ -619,7 +602,7 @@ class DatelineBot(discord.Client):
         own_role = message.guild.self_role if message.guild else None
         if own_role is not None:
             content = content.replace(f"<@&{own_role.id}>", " ")
-        return fmt.clean_question(content, me.id)
+        return fmt.question_text(content, me.id)
 
     async def on_message(self, message: discord.Message) -> None:
         """Answer mentions, DMs and messages in our threads; ignore bots and ourselves."""
@@ -638,40 +621,43 @@ class DatelineBot(discord.Client):
         except Exception:
             log.exception("could not handle message %s", message.id)
 
-    async def _rate_limit_notice(self, message: discord.Message, decision: RateDecision) -> None:
-        text = fmt.rate_limit_notice(decision.retry_after, self.config.rate_limit_per_minute)
+    async def _rate_limit_notice(self, message: discord.Message, refusal: RateLimitedError) -> None:
+        text = fmt.rate_limit_notice(refusal)
         # In a DM the notice is private already; elsewhere it removes itself.
         delete_after = None if message.guild is None else self.notice_delete_after
         await self._send_notice(message.channel, text, reference=message, delete_after=delete_after)
 
     async def _answer_message(self, message: discord.Message, trigger: Trigger) -> None:
         channel = message.channel
-        question = self._question_text(message)
-        if not question:
+        try:
+            question = self.chat.admit(self._question_text(message), message.author.id)
+        except EmptyQuestionError:
             if trigger != "followup":
                 await self._send_notice(channel, fmt.empty_question_notice(), reference=message)
             return
-        limit = self.config.max_question_chars
-        if len(question) > limit:
-            await self._send_notice(
-                channel, fmt.too_long_notice(len(question), limit), reference=message
-            )
+        except QuestionTooLongError as exc:
+            notice = fmt.too_long_notice(exc.length, exc.limit)
+            await self._send_notice(channel, notice, reference=message)
             return
-        decision = self.limiter.check(message.author.id)
-        if not decision.allowed:
-            if decision.notify:
-                await self._rate_limit_notice(message, decision)
+        except RateLimitedError as exc:
+            if exc.notify:
+                await self._rate_limit_notice(message, exc)
             return
 
+        # The conversation: a thread started for a mention, one of our threads, or a DM.
         target: discord.abc.Messageable = channel
         reference: discord.Message | None = message
-        history: list[Turn] = []
+        conversation: int | None = None
+        earlier: list[Turn] | None = None
         if trigger == "mention" and isinstance(channel, discord.TextChannel):
             thread = await self._start_thread(message, question)
             if thread is not None:
-                target, reference = thread, None
+                target, reference, conversation = thread, None, thread.id
         elif trigger == "followup" and isinstance(channel, discord.Thread):
-            history = await self.thread_history(channel, before=message)
+            conversation = channel.id
+            earlier = await self._unremembered_history(channel, before=message)
+        elif trigger == "dm":
+            conversation = channel.id
 
         drafts: list[discord.Message] = []
 
@@ -689,23 +675,18 @@ class DatelineBot(discord.Client):
                     )
                 )
 
-        draft = DraftStream(show) if self.streams_llm else None
         try:
             async with self._typing(target):
-                extra = {"on_token": draft.on_token} if draft else {}
-                answer = await self.run_blocking(self.service.ask, question, history, **extra)
+                answer, _ = await self._ask(
+                    question, conversation, earlier, show, f"question in message {message.id}"
+                )
         except Exception as exc:
-            self._log_failure(exc, f"question in message {message.id}")
-            if draft is not None:
-                await draft.close()
             notice = fmt.error_notice(public_message(exc))
             if drafts:
                 await drafts[0].edit(content=notice, allowed_mentions=NO_MENTIONS)
             else:
                 await self._send_notice(target, notice, reference=reference)
             return
-        if draft is not None:
-            await draft.close()
         await self.send_answer(
             target,
             answer,
@@ -769,50 +750,45 @@ class DatelineBot(discord.Client):
     async def handle_ask(self, interaction: discord.Interaction, question: str) -> None:
         """``/ask``: check, defer (thinking), answer in a worker thread, follow up."""
         me_id = self.user.id if self.user else None
-        question = fmt.clean_question(question, me_id)
-        if not question:
+        try:
+            question = self.chat.admit(fmt.question_text(question, me_id), interaction.user.id)
+        except EmptyQuestionError:
             await self._ephemeral(interaction, fmt.empty_question_notice())
             return
-        limit = self.config.max_question_chars
-        if len(question) > limit:
-            await self._ephemeral(interaction, fmt.too_long_notice(len(question), limit))
+        except QuestionTooLongError as exc:
+            await self._ephemeral(interaction, fmt.too_long_notice(exc.length, exc.limit))
             return
-        decision = self.limiter.check(interaction.user.id)
-        if not decision.allowed:
-            await self._ephemeral(
-                interaction,
-                fmt.rate_limit_notice(decision.retry_after, self.config.rate_limit_per_minute),
-            )
+        except RateLimitedError as exc:
+            await self._ephemeral(interaction, fmt.rate_limit_notice(exc))
             return
 
         await interaction.response.defer(thinking=True)
-        history: list[Turn] = []
+        conversation: int | None = None
+        earlier: list[Turn] | None = None
         channel = interaction.channel
         if isinstance(channel, discord.Thread) and self.is_own_thread(channel):
-            history = await self.thread_history(channel)
-        prefix = f"> {fmt.clip(fmt.one_line(question), fmt.QUOTE_LIMIT)}\n"
+            conversation = channel.id
+            earlier = await self._unremembered_history(channel)
+        elif interaction.guild_id is None:
+            conversation = interaction.channel_id
+        prefix = quote_line(question, fmt.STYLE)
 
         async def show(text: str) -> None:
             # The deferred "thinking" response becomes the draft, then the answer.
             await interaction.edit_original_response(
-                content=fmt.clip(prefix + fmt.draft_text(text), fmt.MESSAGE_LIMIT),
+                content=clip(prefix + fmt.draft_text(text), fmt.MESSAGE_LIMIT),
                 allowed_mentions=NO_MENTIONS,
             )
 
-        draft = DraftStream(show) if self.streams_llm else None
         try:
-            extra = {"on_token": draft.on_token} if draft else {}
-            answer = await self.run_blocking(self.service.ask, question, history, **extra)
+            answer, draft = await self._ask(
+                question, conversation, earlier, show, f"/ask from user {interaction.user.id}"
+            )
         except Exception as exc:
-            self._log_failure(exc, f"/ask from user {interaction.user.id}")
-            if draft is not None:
-                await draft.close()
             await self._ephemeral_after_public_defer(
                 interaction, fmt.error_notice(public_message(exc))
             )
             return
-        if draft is not None:
-            await draft.close()
 
         parts = fmt.render_answer(answer, quote_question=True)
         answer_id = new_answer_id()
@@ -842,7 +818,7 @@ class DatelineBot(discord.Client):
         try:
             articles = await self.run_blocking(self.service.articles)
         except Exception as exc:
-            self._log_failure(exc, "/sources")
+            log_failure(log, exc, "/sources")
             await interaction.followup.send(
                 fmt.notice(f"Couldn't list the articles: {public_message(exc)}"),
                 ephemeral=True,
@@ -885,11 +861,11 @@ class DatelineBot(discord.Client):
                 key = f"discord:{attachment.id}/{name}"
                 summary = await self.run_blocking(_ingest_upload, self.service, key, data)
         except Exception as exc:
-            self._log_failure(exc, f"/ingest of {name}")
+            log_failure(log, exc, f"/ingest of {name}")
             text = fmt.notice(f"Could not ingest `{name}`: {public_message(exc)}")
         else:
             log.info("user %s ingested %s (%d bytes)", interaction.user.id, name, len(data))
-            text = fmt.clip(f"Ingested `{name}`: {fmt.one_line(summary)}", fmt.MESSAGE_LIMIT)
+            text = clip(f"Ingested `{name}`: {one_line(summary)}", fmt.MESSAGE_LIMIT)
         await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
 
     async def handle_feedback(

@@ -18,8 +18,10 @@ import discord
 from discord import app_commands
 
 from bot import discord_format as fmt
+from bot.chat import public_message
 from bot.feeds import check_feed_url, format_duration, parse_duration
 from bot.poller import PollState, feed_store
+from bot.text import clip
 from retrieval.models import Article
 
 if TYPE_CHECKING:
@@ -160,8 +162,6 @@ class FeedControl:
         if await self._refuse_non_admin(interaction):
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        from bot.discord_bot import public_message
-
         try:
             feed = await self.bot.run_blocking(self._add_blocking, url, every)
         except Exception as exc:
@@ -171,15 +171,13 @@ class FeedControl:
             self.start()
             text = f"Following <{feed.url}> every {format_duration(feed.every)}."
         await interaction.followup.send(
-            fmt.clip(text, fmt.MESSAGE_LIMIT), ephemeral=True, allowed_mentions=NO_MENTIONS
+            clip(text, fmt.MESSAGE_LIMIT), ephemeral=True, allowed_mentions=NO_MENTIONS
         )
 
     async def handle_remove(self, interaction: discord.Interaction, url: str):
         """``/feeds remove``: admins only."""
         if await self._refuse_non_admin(interaction):
             return
-        from bot.discord_bot import public_message
-
         try:
             removed = await self.bot.run_blocking(self.store.remove, url)
         except Exception as exc:
@@ -190,7 +188,7 @@ class FeedControl:
                 if removed
                 else fmt.notice("I'm not following that feed; see `/feeds list`.")
             )
-        await self.bot._ephemeral(interaction, fmt.clip(text, fmt.MESSAGE_LIMIT))
+        await self.bot._ephemeral(interaction, clip(text, fmt.MESSAGE_LIMIT))
 
     async def handle_list(self, interaction: discord.Interaction):
         """``/feeds list``: admins only (feed URLs and their errors are admin matters)."""
@@ -210,4 +208,4 @@ class FeedControl:
                 else ("ok" if info.get("last_poll") else "not polled yet")
             )
             lines.append(f"• <{feed.url}> every {format_duration(feed.every)} — {status}")
-        await self.bot._ephemeral(interaction, fmt.clip("\n".join(lines), fmt.MESSAGE_LIMIT))
+        await self.bot._ephemeral(interaction, clip("\n".join(lines), fmt.MESSAGE_LIMIT))

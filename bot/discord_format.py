@@ -1,7 +1,8 @@
-"""Pure rendering for the Discord adapter: answers to messages within Discord's limits.
+"""Pure rendering for the Discord adapter: Discord's limits, markdown and links.
 
 Nothing here talks to Discord; :func:`build_embed` imports ``discord`` only when called.
-An answer message looks like::
+The layout of an answer is the chat core's (:func:`bot.reply.reply_parts`); Discord adds
+its limits and :data:`STYLE`, so an answer message looks like::
 
     > the question (slash commands only)
     The answer text, with its markers [1], split on sentence boundaries.
@@ -10,20 +11,24 @@ An answer message looks like::
     [1] Title — Outlet, 2025-01-31 <https://example.com/article>
 
 Links sit in ``<...>`` so Discord shows no preview. The inverse,
-:func:`answer_from_messages`, recovers the answer text from a thread's bot messages so
-a conversation can be rebuilt from Discord history.
+:func:`answer_from_messages`, recovers the answer text from a thread's bot messages:
+the bot remembers its conversations, but not across a restart, and then a thread's
+conversation is rebuilt from its Discord history.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Literal
 
-from bot.answer import Answer, Citation, Turn
+from bot.answer import Answer, Turn
+from bot.errors import RateLimitedError
+from bot.reply import TRUNCATED, ReplyStyle, reply_parts, source_line
+from bot.text import clip, one_line
 from retrieval.models import ArticleInfo
 
 if TYPE_CHECKING:
@@ -37,36 +42,13 @@ EMBED_TOTAL_LIMIT = 6000
 THREAD_NAME_LIMIT = 100
 
 MAX_ANSWER_MESSAGES = 4
-MAX_SOURCES = 10
-ABSTAIN_LIMIT = 400
-QUOTE_LIMIT = 200
-TITLE_LIMIT = 120
 LINK_LIMIT = 400
 ARTICLE_LINE_LIMIT = 380
 
 SOURCES_HEADING = "**Sources**"
 NOTICE_PREFIX = "⚠️ "
-TRUNCATED = " … (answer shortened)"
-DEFAULT_ABSTAIN = "I couldn't find that in the indexed articles."
-
-MARKER = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
-_SENTENCE_END = re.compile(
-    r"[.!?…]+[\"'”’»)]*(?:[ \t]*" + MARKER.pattern + r")*\s+|\n\s*",
-)
-_ATOM = re.compile(r"(?:" + MARKER.pattern + r"|\S)+\s*|\s+")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 Role = Literal["user", "bot"]
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, ending in an ellipsis when cut."""
-    if len(text) <= limit:
-        return text
-    if limit <= 1:
-        return text[:limit]
-    return text[: limit - 1].rstrip() + "…"
-
 
 DRAFT_NOTE = "\n-# writing… (the citations are checked when the answer is done)"
 
@@ -74,98 +56,6 @@ DRAFT_NOTE = "\n-# writing… (the citations are checked when the answer is done
 def draft_text(text: str) -> str:
     """A streamed LLM draft as one message: the text so far (clipped) and a note under it."""
     return clip(text.strip() or "…", MESSAGE_LIMIT - len(DRAFT_NOTE)) + DRAFT_NOTE
-
-
-def one_line(text: str | None) -> str:
-    """``text`` with every run of whitespace (newlines included) made one space."""
-    return " ".join((text or "").split())
-
-
-def _marker_safe_cut(text: str, limit: int) -> int:
-    """The largest cut position <= ``limit`` that does not fall inside a ``[n]`` marker."""
-    cut = limit
-    for m in MARKER.finditer(text, 0, limit + 64):
-        if m.start() < cut < m.end():
-            cut = m.start()
-            break
-    return cut if cut > 0 else limit
-
-
-def _sentence_pieces(text: str) -> list[str]:
-    pieces: list[str] = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        if m.end() > start:
-            pieces.append(text[start : m.end()])
-            start = m.end()
-    if start < len(text):
-        pieces.append(text[start:])
-    return pieces
-
-
-def _split_words(text: str, limit: int) -> list[str]:
-    """Split one over-long sentence between words, keeping ``[n]`` markers whole."""
-    chunks: list[str] = []
-    current = ""
-    for atom in _ATOM.findall(text):
-        if len((current + atom).rstrip()) <= limit:
-            current += atom
-            continue
-        if current.strip():
-            chunks.append(current.rstrip())
-        current = ""
-        atom = atom.lstrip()
-        while len(atom.rstrip()) > limit:
-            cut = _marker_safe_cut(atom, limit)
-            chunks.append(atom[:cut])
-            atom = atom[cut:]
-        current = atom
-    if current.strip():
-        chunks.append(current.rstrip())
-    return chunks
-
-
-def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split ``text`` into pieces of at most ``limit`` characters.
-
-    Splits fall on sentence boundaries (a sentence's trailing ``[n]`` markers stay with
-    it) or line breaks; a sentence longer than ``limit`` is split between words. A
-    ``[n]`` marker is never broken. Whitespace at the split points is dropped.
-    """
-    text = text.strip()
-    if not text:
-        return []
-    if len(text) <= limit:
-        return [text]
-    chunks: list[str] = []
-    current = ""
-    for piece in _sentence_pieces(text):
-        if len((current + piece).rstrip()) <= limit:
-            current += piece
-            continue
-        if current.strip():
-            chunks.append(current.rstrip())
-        current = ""
-        piece = piece.lstrip()
-        if len(piece.rstrip()) <= limit:
-            current = piece
-            continue
-        parts = _split_words(piece, limit)
-        chunks.extend(parts[:-1])
-        current = parts[-1] + piece[len(piece.rstrip()) :] if parts else ""
-    if current.strip():
-        chunks.append(current.rstrip())
-    return chunks
-
-
-def short_date(published: str | None) -> str | None:
-    """``YYYY-MM-DD`` for an ISO timestamp, else the value clipped to 20 characters."""
-    if not published:
-        return None
-    published = published.strip()
-    if _DATE.match(published):
-        return published[:10]
-    return clip(one_line(published), 20) or None
 
 
 def safe_link(url: str | None) -> str | None:
@@ -180,49 +70,23 @@ def safe_link(url: str | None) -> str | None:
     return url.replace("<", "%3C").replace(">", "%3E")
 
 
-def _source_line(
-    title: str | None, source: str | None, published: str | None, url: str | None, path: str | None
-) -> str:
-    line = clip(one_line(title) or "Untitled", TITLE_LIMIT)
-    meta = ", ".join(x for x in (clip(one_line(source), 60), short_date(published)) if x)
-    if meta:
-        line += f" — {meta}"
+def discord_link(url: str | None, path: str | None) -> str:
+    """`` <url>`` (no preview) for a web article, `` (file name)`` for a local one."""
     link = safe_link(url)
     if link:
-        line += f" <{link}>"
-    elif path:
+        return f" <{link}>"
+    if path:
         # A local file: show its name only, never the server's directory layout.
-        line += f" ({clip(PurePath(path).name, 80)})"
-    return line
+        return f" ({clip(PurePath(path).name, 80)})"
+    return ""
 
 
-def format_citation(citation: Citation) -> str:
-    """One line for a source: ``[n] Title — Outlet, date <link>``."""
-    return f"[{citation.n}] " + _source_line(
-        citation.title, citation.source, citation.published, citation.url, citation.path
-    )
+STYLE = ReplyStyle(heading=SOURCES_HEADING, link=discord_link)
 
 
 def format_article(article: ArticleInfo) -> str:
     """One line for an indexed article, at most 380 characters."""
-    line = "• " + _source_line(
-        article.title, article.source, article.published, article.url, article.path
-    )
-    return clip(line, ARTICLE_LINE_LIMIT)
-
-
-def _pack_lines(lines: Iterable[str], limit: int) -> list[str]:
-    chunks: list[str] = []
-    current = ""
-    for line in lines:
-        line = clip(line, limit)
-        if current and len(current) + 1 + len(line) > limit:
-            chunks.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        chunks.append(current)
-    return chunks
+    return clip("• " + source_line(article, STYLE), ARTICLE_LINE_LIMIT)
 
 
 def render_answer(
@@ -232,46 +96,10 @@ def render_answer(
     limit: int = MESSAGE_LIMIT,
     max_messages: int = MAX_ANSWER_MESSAGES,
 ) -> list[str]:
-    """The messages that show ``answer``: its text with ``[n]`` markers, then the sources.
-
-    Each message is at most ``limit`` characters. The text is split on sentence
-    boundaries and shortened (with a note) past ``max_messages`` messages; the sources
-    follow in the last message when they fit, else in messages of their own. An
-    abstention is one short message without sources. ``quote_question`` starts the
-    first message with the question as a block quote (slash commands do not show it).
-    """
-    prefix = ""
-    if quote_question and answer.question.strip():
-        prefix = f"> {clip(one_line(answer.question), QUOTE_LIMIT)}\n"
-    if answer.abstained:
-        text = clip(one_line(answer.text) or DEFAULT_ABSTAIN, ABSTAIN_LIMIT)
-        return [prefix + text]
-
-    chunks = split_message(prefix + (answer.text.strip() or DEFAULT_ABSTAIN), limit)
-    if len(chunks) > max_messages:
-        chunks = chunks[:max_messages]
-        last = chunks[-1]
-        if len(last) + len(TRUNCATED) > limit:
-            cut = _marker_safe_cut(last, limit - len(TRUNCATED))
-            space = last.rfind(" ", 0, cut)
-            last = last[: space if space > 0 else cut].rstrip()
-        chunks[-1] = last + TRUNCATED
-
-    by_n: dict[int, Citation] = {}
-    for c in answer.citations:
-        by_n.setdefault(c.n, c)
-    citations = [by_n[n] for n in sorted(by_n)]
-    if not citations:
-        return chunks
-    lines = [SOURCES_HEADING] + [format_citation(c) for c in citations[:MAX_SOURCES]]
-    if len(citations) > MAX_SOURCES:
-        lines.append(f"… and {len(citations) - MAX_SOURCES} more")
-    block = "\n".join(lines)
-    if len(chunks[-1]) + 2 + len(block) <= limit:
-        chunks[-1] = f"{chunks[-1]}\n\n{block}"
-    else:
-        chunks.extend(_pack_lines(lines, limit))
-    return chunks
+    """The Discord messages that show ``answer`` (see :func:`bot.reply.reply_parts`)."""
+    return reply_parts(
+        answer, STYLE, limit=limit, max_parts=max_messages, quote_question=quote_question
+    )
 
 
 def split_quoted_question(text: str) -> tuple[str | None, str]:
@@ -338,8 +166,8 @@ def turns_from_thread(entries: Sequence[tuple[Role, str]]) -> list[Turn]:
     return turns
 
 
-def clean_question(content: str, bot_id: int | None = None) -> str:
-    """A question from a message: the bot's mention removed, other mentions made plain."""
+def question_text(content: str, bot_id: int | None = None) -> str:
+    """A message's question on one line: the bot's mention removed, other mentions plain."""
     text = content
     if bot_id is not None:
         text = re.sub(rf"<@!?{bot_id}>", " ", text)
@@ -359,12 +187,9 @@ def notice(text: str) -> str:
     return clip(NOTICE_PREFIX + text, MESSAGE_LIMIT)
 
 
-def rate_limit_notice(retry_after: float, per_minute: int) -> str:
+def rate_limit_notice(refusal: RateLimitedError) -> str:
     """The polite message for someone who asked too often."""
-    wait = max(1, math.ceil(retry_after))
-    return notice(
-        f"You've reached {per_minute} questions a minute — please wait {wait} s and ask again."
-    )
+    return notice(str(refusal))
 
 
 def too_long_notice(length: int, limit: int) -> str:

@@ -37,8 +37,9 @@ def new_answer_id() -> str:
 
 
 def feedback_path(settings: Settings) -> Path:
-    """Where the feedback log lives: ``discord.feedback_log``, relative to ``home``."""
-    return Path(settings.home).expanduser() / Path(settings.discord.feedback_log).expanduser()
+    """Where the feedback log of every chat front-end lives: ``feedback_log``, relative
+    to ``home``."""
+    return Path(settings.home).expanduser() / Path(settings.feedback_log).expanduser()
 
 
 def read_feedback(path: Path) -> list[dict[str, Any]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.answer import Answer, Citation
+from bot.answer import Answer
+from bot.reply import ReplyStyle, citation_line
 from retrieval.models import ArticleInfo, Hit
 
 
@@ -12,24 +13,10 @@ def _when(published: str | None) -> str:
     return published[:10] if published else "undated"
 
 
-def source_line(c: Citation) -> str:
-    """'[n] Title — Outlet, date — link' for one citation."""
-    title = c.title or "(untitled)"
-    outlet = c.source or "unknown outlet"
-    link = c.link() or ""
-    return f"[{c.n}] {title} — {outlet}, {_when(c.published)}" + (f" — {link}" if link else "")
-
-
-def answer_text(answer: Answer) -> str:
-    """An answer as plain text: the answer, a note on fallback, then its sources."""
-    lines = [answer.text]
-    if answer.fallback_reason:
-        lines.append(f"(LLM unavailable: {answer.fallback_reason}; quoted extractively)")
-    if answer.citations:
-        lines.append("")
-        lines.append("Sources:")
-        lines.extend(source_line(c) for c in answer.citations)
-    return "\n".join(lines)
+# Terminals show every field, placeholders included, and the full link.
+STYLE = ReplyStyle(
+    untitled="(untitled)", no_outlet="unknown outlet", undated="undated", title_limit=None
+)
 
 
 def print_answer(console, answer: Answer, *, streamed: bool = False) -> None:
@@ -48,7 +35,7 @@ def print_answer(console, answer: Answer, *, streamed: bool = False) -> None:
     if answer.citations:
         console.print("[bold]Sources[/]")
         for c in answer.citations:
-            console.print(Text(source_line(c)), style="dim")
+            console.print(Text(citation_line(c, STYLE)), style="dim")
 
 
 def print_hits(console, hits: Sequence[Hit]) -> None:

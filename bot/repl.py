@@ -1,9 +1,10 @@
 """The interactive chat behind ``dateline repl``.
 
-:class:`Repl` reads lines, answers questions through :class:`~bot.service.DatelineService`
-with the conversation so far as history (so follow-ups such as "Who did he meet?" work), and
-understands a few ``/commands``. Its two seams are ``input_fn`` (where lines come from) and
-``console`` (a rich Console output goes to), so tests can drive it without a terminal.
+:class:`Repl` reads lines, answers questions through the chat core (:class:`~bot.chat.Chat`
+over :class:`~bot.service.DatelineService`), whose memory of the session gives follow-ups such
+as "Who did he meet?" their history, and understands a few ``/commands``. Its two seams are
+``input_fn`` (where lines come from) and ``console`` (a rich Console output goes to), so tests
+can drive it without a terminal.
 
 Input, when no ``input_fn`` is given:
 
@@ -31,7 +32,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.answer import Answer, Turn
+from bot.chat import Chat
 from bot.errors import DatelineError, user_message
+from bot.text import one_line
 from retrieval.errors import RetrievalError
 
 if TYPE_CHECKING:
@@ -45,6 +48,8 @@ PROMPT = "dateline> "
 MAX_K = 50
 HISTORY_FILE = "repl_history"
 
+SESSION = "repl"  # the one conversation of a REPL, in its chat core's memory
+
 # Usage and description of every command, in the order /help lists them.
 COMMANDS: dict[str, str] = {
     "/help": "list these commands",
@@ -55,10 +60,6 @@ COMMANDS: dict[str, str] = {
     "/quit, /exit": "leave (Ctrl-D works too)",
 }
 _COMMAND_NAMES = ("/help", "/sources", "/reset", "/k", "/mode", "/quit", "/exit")
-
-
-def _squash(text: str) -> str:
-    return " ".join(text.split())
 
 
 def _read_stdin_line(prompt: str = "") -> str:
@@ -186,7 +187,7 @@ class Repl:
         if self.llm:
             check_llm_spec(self.llm)
         self.k: int = k or settings.k
-        self.history: list[Turn] = []
+        self.chat = Chat(service, history_turns=settings.history_turns)
         self.last_answer: Answer | None = None
         if interactive is None:
             interactive = input_fn is not None or sys.stdin.isatty()
@@ -244,6 +245,11 @@ class Repl:
         )
 
     # -- the loop -------------------------------------------------------------------------
+
+    @property
+    def history(self) -> list[Turn]:
+        """The conversation so far (answered turns, oldest first) that follow-ups lean on."""
+        return self.chat.history(SESSION)
 
     @property
     def mode(self) -> str:
@@ -312,9 +318,9 @@ class Repl:
         )
         with _HeldLogs():
             try:
-                answer = self.service.ask(
+                answer = self.chat.ask(
                     question,
-                    list(self.history),
+                    SESSION,
                     k=self.k,
                     llm=self.llm or "",  # "" keeps a configured LLM out of extractive mode
                     on_token=draft,
@@ -328,8 +334,6 @@ class Repl:
             if self.interactive:
                 self.console.print()
         self.last_answer = answer
-        if not answer.abstained:
-            self.history.append(answer.as_turn())
 
     # -- commands -------------------------------------------------------------------------
 
@@ -375,7 +379,7 @@ class Repl:
         print_articles(self.console, articles)
 
     def _reset(self, _arg: str) -> None:
-        self.history.clear()
+        self.chat.forget(SESSION)
         self.last_answer = None
         self._say("Conversation forgotten; the next question starts afresh.")
 
@@ -449,7 +453,7 @@ class Repl:
         self._say(message, style="dim")
 
     def _error(self, message: str) -> None:
-        line = _squash(message)
+        line = one_line(message)
         self.console.print(
             f"error: {line}", style="red", markup=False, highlight=False, soft_wrap=True
         )

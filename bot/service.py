@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, timedelta
@@ -21,10 +20,11 @@ from pathlib import Path
 from bot import news_answers as shapes
 from bot.abstain import AbstainRule, Evidence
 from bot.answer import Answer, Citation, Retrieved, Turn
-from bot.errors import ConfigError, InvalidQuestionError
+from bot.errors import ConfigError
 from bot.extractive import Quote, choose_quotes, score_sentences
 from bot.followup import content_words, expand_query
 from bot.intent import Intent, read_intent
+from bot.question import clean_question
 from bot.timeframe import TimeFrame, read_time
 from bot.wirecopy import cased_vocabulary, readable
 from config import Settings
@@ -50,31 +50,6 @@ _MORE = re.compile(
     r"everything about|summari[sz]e)\b",
     re.I,
 )
-
-
-# Terminal escape sequences: CSI ("ESC [ 0 m") and the two-character ones ("ESC c").
-_ANSI_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
-
-
-def clean_question(text: str, max_chars: int) -> str:
-    """The question with control characters removed; raises InvalidQuestionError if unusable."""
-    if text is None:
-        raise InvalidQuestionError("the question is empty")
-    text = _ANSI_ESCAPE.sub(" ", str(text))  # colour codes pasted from a terminal
-    # Cs: lone surrogates (undecodable bytes in argv) that the tokenizer cannot encode.
-    text = "".join(
-        " " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") else ch for ch in text
-    )
-    text = " ".join(text.split())
-    if not text:
-        raise InvalidQuestionError("the question is empty; ask something about the articles")
-    if len(text) > max_chars:
-        raise InvalidQuestionError(
-            f"the question is too long ({len(text)} characters; the limit is {max_chars})"
-        )
-    if not re.search(r"\w", text):
-        raise InvalidQuestionError("the question has no words in it")
-    return text
 
 
 class DatelineService:

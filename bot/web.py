@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.text import one_line
 from config import Settings
 from config.settings import FetchSettings
 from retrieval.feeds import (
@@ -52,7 +53,7 @@ def fetch_limits(f: FetchSettings) -> dict[str, Any]:
 
 def reason(exc: BaseException, url: str) -> str:
     """An error's message without the URL it starts with (the caller shows the URL)."""
-    text = " ".join(str(exc).split())
+    text = one_line(str(exc))
     return text.removeprefix(f"{url}: ") or type(exc).__name__
 
 

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -214,10 +214,8 @@ class DiscordSettings(BaseModel):
     history_messages: int = Field(
         _default("discord", "history_messages"),
         ge=0,
-        description="Thread messages read as history.",
-    )
-    feedback_log: str = Field(
-        _default("discord", "feedback_log"), description="Feedback log, relative to home."
+        description="Thread messages read as history when the bot does not remember the "
+        "thread (it was restarted since).",
     )
     announce_channel: int | None = Field(
         None, description="Channel id where newly indexed feed articles are posted (no pings)."
@@ -293,6 +291,10 @@ class Settings(BaseSettings):
         description="Seconds to wait for the Chroma server's answer (connecting: at most 3).",
     )
     log_level: str = Field(_default(None, "log_level"), description="Logging level.")
+    feedback_log: str = Field(
+        _default(None, "feedback_log"),
+        description="Log of 👍/👎 votes on chat answers, relative to home.",
+    )
     now: date | None = Field(
         None,
         description="The day questions are asked (YYYY-MM-DD): articles published later do not "
@@ -303,6 +305,18 @@ class Settings(BaseSettings):
     discord: DiscordSettings = Field(default_factory=DiscordSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     feeds: FeedSettings = Field(default_factory=FeedSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _feedback_log_was_a_discord_setting(cls, data: Any) -> Any:
+        """``[discord] feedback_log``, its old place, still counts unless the new key is set."""
+        if isinstance(data, dict) and isinstance(data.get("discord"), dict):
+            discord = dict(data["discord"])
+            if "feedback_log" in discord:
+                old = discord.pop("feedback_log")
+                data = {**data, "discord": discord}
+                data.setdefault("feedback_log", old)
+        return data
 
     @classmethod
     def settings_customise_sources(

@@ -146,8 +146,7 @@ class HybridSearcher:
         vector: np.ndarray | None = None,
     ) -> list[Hit]:
         """The ``k`` best passages for ``query``, best first."""
-        query = (query or "").strip()
-        if not query:
+        if not query or query.isspace():  # cleaning is the caller's (bot.question)
             raise InvalidQueryError("the query is empty")
         filters = filters or Filters()
         where = filters.where()  # a bad date is an error even when the index is empty

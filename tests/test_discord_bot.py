@@ -41,7 +41,8 @@ from discord.ext.test import factories as dpy_factories
 
 from bot import discord_format as fmt
 from bot.answer import Answer, Citation, Turn
-from bot.discord_bot import AnswerService, DatelineBot, FeedbackButton
+from bot.chat import AnswerService
+from bot.discord_bot import DatelineBot, FeedbackButton
 from bot.errors import InvalidQuestionError
 from bot.feedback import FeedbackLog, read_feedback
 from bot.ratelimit import SlidingWindowLimiter
@@ -340,6 +341,49 @@ async def test_followups_in_thread_use_its_history(harness: Factory) -> None:
     replies = h.sent(thread)
     assert len(replies) == 3
     assert all(p["allowed_mentions"] == NONE_MENTIONS for p in h.payloads)
+
+
+async def test_followups_come_from_memory_and_from_the_thread_after_a_restart(
+    harness: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = await harness()
+    await h.ask(h.mention("Did the budget pass?"))
+    thread = h.threads[0]
+    read: list[int] = []
+    thread_history = h.bot.thread_history
+
+    async def counting(channel: discord.Thread, **kw: Any) -> list[Turn]:
+        read.append(channel.id)
+        return await thread_history(channel, **kw)
+
+    monkeypatch.setattr(h.bot, "thread_history", counting)
+    await h.ask("And the park?", member=1, channel=thread)
+    assert read == []  # the chat core remembered the thread's conversation
+    first = Turn("Did the budget pass?", "Answer to 'Did the budget pass?' [1].")
+    assert h.service.calls[1][1] == [first]
+
+    h.bot.chat.forget(thread.id)  # what a restart leaves of the memory
+    await h.ask("When does it open?", member=1, channel=thread)
+    assert read == [thread.id]  # so the thread's own messages were read back
+    second = Turn("And the park?", "Answer to 'And the park?' [1].")
+    assert h.service.calls[2][1] == [first, second]
+    await h.ask("Who pays?", member=1, channel=thread)
+    assert read == [thread.id]  # and remembered from then on
+    third = Turn("When does it open?", "Answer to 'When does it open?' [1].")
+    assert h.service.calls[3][1] == [first, second, third][-h.bot.chat.memory.turns :]
+
+
+async def test_direct_messages_remember_their_conversation(harness: Factory) -> None:
+    h = await harness()
+    dm = await h.members[0].create_dm()
+    other = await h.members[1].create_dm()
+    await h.ask("Did the budget pass?", channel=dm)
+    await h.ask("Who won the vote?", member=1, channel=other)
+    await h.ask("And the park?", channel=dm)
+    assert h.service.calls[1][1] == []
+    assert h.service.calls[2][1] == [
+        Turn("Did the budget pass?", "Answer to 'Did the budget pass?' [1].")
+    ]
 
 
 async def test_thread_chatter_addressed_to_someone_else_is_ignored(harness: Factory) -> None:

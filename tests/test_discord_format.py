@@ -1,29 +1,17 @@
-"""Rendering answers for Discord: limits, splitting, sources, history parsing, embeds."""
+"""Rendering answers for Discord: limits, sources, history parsing, embeds.
+
+Splitting text at a limit is the chat core's (``tests/test_chat.py``).
+"""
 
 from __future__ import annotations
 
-import re
-
-import pytest
-
 from bot import discord_format as fmt
+from bot import reply
 from bot.answer import Answer, Citation, Turn
+from bot.errors import RateLimitedError
+from bot.reply import citation_line
 from retrieval.models import ArticleInfo
-
-
-def citation(n: int, **kw: object) -> Citation:
-    base: dict = {
-        "n": n,
-        "passage_id": f"p{n}",
-        "article_id": f"a{n}",
-        "title": f"Title {n}",
-        "source": "Daily Planet",
-        "published": "2025-03-14T09:30:00+00:00",
-        "url": f"https://example.com/news/{n}",
-        "quote": "quoted text",
-    }
-    base.update(kw)
-    return Citation(**base)
+from tests.test_chat import citation, long_text, squash
 
 
 def answer(text: str, *, citations: list[Citation] | None = None, **kw: object) -> Answer:
@@ -34,67 +22,6 @@ def answer(text: str, *, citations: list[Citation] | None = None, **kw: object) 
         mode="extractive",
         citations=citations if citations is not None else [citation(1), citation(2)],
     )
-
-
-def long_text(sentences: int = 60) -> str:
-    out = []
-    for i in range(sentences):
-        marker = f" [{i % 7 + 1}]" if i % 2 == 0 else ""
-        out.append(f"Sentence number {i} reports that the council met on Tuesday.{marker}")
-    return " ".join(out)
-
-
-def squash(text: str) -> str:
-    return re.sub(r"\s+", "", text)
-
-
-def check_split(text: str, chunks: list[str], limit: int) -> None:
-    assert chunks, "no chunks"
-    assert all(0 < len(c) <= limit for c in chunks)
-    assert squash("".join(chunks)) == squash(text)
-    markers = fmt.MARKER.findall(text)
-    assert sum(len(fmt.MARKER.findall(c)) for c in chunks) == len(markers)
-    for c in chunks:
-        # a chunk never starts or ends inside a marker
-        assert not re.match(r"^\d*\s*[,–-]?\s*\d*\]", c) or c.startswith("[")
-        assert not re.search(r"\[\d*\s*[,–-]?\s*\d*$", c)
-
-
-def test_short_text_is_one_message() -> None:
-    assert fmt.split_message("  Hello [1].  ") == ["Hello [1]."]
-    assert fmt.split_message("   ") == []
-
-
-@pytest.mark.parametrize("limit", [2000, 300, 97])
-def test_long_text_splits_on_sentence_boundaries(limit: int) -> None:
-    text = long_text()
-    chunks = fmt.split_message(text, limit)
-    check_split(text, chunks, limit)
-    assert len(chunks) > 1
-    for c in chunks[:-1]:
-        # each chunk but the last ends a sentence, with its markers kept
-        assert re.search(r"\.( \[\d+\])?$", c), c
-
-
-def test_trailing_marker_stays_with_its_sentence() -> None:
-    text = "First sentence is here. [12] Second one follows here."
-    chunks = fmt.split_message(text, 30)
-    assert chunks[0] == "First sentence is here. [12]"
-    assert chunks[1] == "Second one follows here."
-
-
-def test_sentence_longer_than_limit_splits_between_words_keeping_markers() -> None:
-    text = " ".join(f"word{i} [1, 2]" if i % 5 == 0 else f"word{i}" for i in range(400))
-    chunks = fmt.split_message(text, 120)
-    check_split(text, chunks, 120)
-    assert all("[1, 2]" in c or "[1," not in c for c in chunks)
-
-
-def test_giant_token_is_cut_but_never_inside_a_marker() -> None:
-    text = ("x" * 95 + "[123]") * 6
-    chunks = fmt.split_message(text, 98)
-    check_split(text, chunks, 98)
-    assert all("[12" not in c or "[123]" in c for c in chunks)
 
 
 def test_render_answer_with_sources() -> None:
@@ -115,7 +42,7 @@ def test_render_answer_quotes_question_for_slash() -> None:
 def test_abstention_is_short_without_sources() -> None:
     parts = fmt.render_answer(answer("I don't know. " * 100, abstained=True))
     assert len(parts) == 1
-    assert len(parts[0]) <= fmt.ABSTAIN_LIMIT
+    assert len(parts[0]) <= reply.ABSTAIN_LIMIT
     assert "Sources" not in parts[0]
 
 
@@ -150,13 +77,13 @@ def test_sources_get_their_own_message_when_they_do_not_fit() -> None:
 
 def test_citation_links_and_paths() -> None:
     local = citation(3, url=None, path="/srv/dateline/private/dir/story.md", published="Tuesday")
-    line = fmt.format_citation(local)
+    line = citation_line(local, fmt.STYLE)
     assert line == "[3] Title 3 — Daily Planet, Tuesday (story.md)"
     assert "/srv" not in line
     odd = citation(4, url="javascript:alert(1)", path=None, title=None, source=None, published=None)
-    assert fmt.format_citation(odd) == "[4] Untitled"
+    assert citation_line(odd, fmt.STYLE) == "[4] Untitled"
     angle = citation(5, url="https://x.test/a>b")
-    assert "<https://x.test/a%3Eb>" in fmt.format_citation(angle)
+    assert "<https://x.test/a%3Eb>" in citation_line(angle, fmt.STYLE)
     assert fmt.safe_link("https://x.test/" + "a" * 500) is None
     assert fmt.safe_link("https://x.test/a b") is None
 
@@ -190,7 +117,7 @@ def test_turns_from_thread() -> None:
 
 
 def test_clean_question_and_thread_name() -> None:
-    q = fmt.clean_question("<@42>  what did <@!7> say in <#9> to <@&5>?\n<@!42>", 42)
+    q = fmt.question_text("<@42>  what did <@!7> say in <#9> to <@&5>?\n<@!42>", 42)
     assert q == "what did @user say in #channel to @role?"
     name = fmt.thread_name("word " * 60)
     assert len(name) <= fmt.THREAD_NAME_LIMIT
@@ -199,13 +126,13 @@ def test_clean_question_and_thread_name() -> None:
 
 def test_notices_start_with_prefix() -> None:
     for text in (
-        fmt.rate_limit_notice(12.2, 6),
+        fmt.rate_limit_notice(RateLimitedError(12.2, 6)),
         fmt.too_long_notice(900, 500),
         fmt.empty_question_notice(),
         fmt.error_notice("bad\nthing"),
     ):
         assert text.startswith(fmt.NOTICE_PREFIX)
-    assert "13 s" in fmt.rate_limit_notice(12.2, 6)
+    assert "13 s" in fmt.rate_limit_notice(RateLimitedError(12.2, 6))
 
 
 def articles(n: int) -> list[ArticleInfo]:

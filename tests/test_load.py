@@ -173,4 +173,4 @@ async def test_memory_is_flat_over_a_thousand_questions(bot) -> None:
     assert trace[-1] - trace[1] <= max(trace[1], 0) + 10, trace
     assert lag.max <= MAX_LAG, lag.max
     assert len(client.feedback._answers) <= client.feedback._capacity
-    assert len(client.limiter._hits) <= TOTAL + 100
+    assert len(client.chat.limiter._hits) <= TOTAL + 100
