@@ -297,10 +297,11 @@ class DatelineService:
 
         return SupportCheck(self.query_embedder.encode, tokenize)
 
-    def query(self, text: str) -> Query:
+    @staticmethod
+    def _query(text: str) -> Query:
         """``text`` as retrieval's Query, tokenized once however often it is searched;
         its lower-case content words are those the index must know to cover it."""
-        return self.searcher.query(text, [w for w in content_words(text) if w.islower()])
+        return Query(text, [w for w in content_words(text) if w.islower()])
 
     def ask(
         self,
@@ -339,7 +340,7 @@ class DatelineService:
             )
         frame = read_time(resolved, now)
         intent = read_intent(resolved, frame)
-        search_query = self.query(intent.topic)
+        search_query = self._query(intent.topic)
         wide = max(k, WIDE_K) if intent.kind in _WIDE_KINDS or frame.earliest else k
         with self._search_lock:
             hits, no_report = self._time_aware_search(search_query, wide, filters, frame, intent)
@@ -473,9 +474,7 @@ class DatelineService:
                 hits,
                 keep,
                 max_words,
-                lambda part: shapes.boosted(
-                    self._scored(self.searcher.query(part), hits)[2], hits, intent
-                ),
+                lambda part: shapes.boosted(self._scored(Query(part), hits)[2], hits, intent),
             )
             joiner = "\n"
         elif kind == "summary":
@@ -588,7 +587,7 @@ class DatelineService:
             answer.fallback_reason = fallback.reason
             frame = frame or read_time(question, self.today())
             intent = read_intent(question, frame)
-            query = query or self.query(intent.topic)
+            query = query or self._query(intent.topic)
             self._answer_extractive(answer, query, hits, frame, intent)
             return
         if result.abstained:

@@ -50,11 +50,6 @@ class HybridSearcher:
         self.lexical.ensure(generation, count, self.store.passage_ids, self.store.passage_texts)
         self._checked = (generation, count)
 
-    def query(self, text: str, plain_words: Sequence[str] = ()) -> Query:
-        """``text`` as a Query, to search and weigh evidence with (see ``Query``);
-        raises InvalidQueryError when it is empty."""
-        return Query(text, plain_words)
-
     def query_vector(self, query: Query) -> np.ndarray:
         """The embedding of ``query``, computed once (a question is often searched twice,
         in and out of a time window)."""
@@ -102,7 +97,7 @@ class HybridSearcher:
     ) -> list[Hit]:
         """The ``k`` best passages for ``query``, best first."""
         if not isinstance(query, Query):
-            query = self.query(query)
+            query = Query(query)
         filters = filters or Filters()
         filters.day_range()  # a bad date is an error even when the index is empty
         self.refresh()
