@@ -32,7 +32,7 @@ def main() -> None:
         counts = {name: [0, 0] for name in ("hybrid", "dense", "bm25", "rrf")}
         for q, vec in zip(qs, vectors, strict=True):
             hybrid = [h.passage for h in searcher.search(q["question"], 5, vector=vec)]
-            dense_rows = service.store.query(vec, 40)
+            dense_rows = service.store.nearest_passages(vec, 40)
             dense = [r.passage for r in dense_rows]
             lex = service.lexical.search(q["question"], 40)
             lex_passages = service.store.get_passages(lex.ids)

@@ -4,26 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Evidence:
-    """Corpus-independent evidence for the best passage, each in [0, 1].
-
-    ``semantic``: cosine similarity of the question to the passage's best sentence
-    (absolute, so comparable across corpora). ``coverage``: the share of the
-    question's IDF mass whose terms the passage contains. ``unknown``: how many of the
-    question's lower-case words no indexed passage contains; ``unknown_attribute``: whether
-    a word of the attribute asked about ("salary", "manufacturer") is one of them.
-    """
-
-    semantic: float
-    coverage: float
-    unknown: int = 0
-    unknown_attribute: bool = False
-
-    def strength(self, semantic_weight: float = 0.5) -> float:
-        """One number combining both signals."""
-        return semantic_weight * self.semantic + (1 - semantic_weight) * self.coverage
+from retrieval.evidence import Evidence
 
 
 @dataclass(frozen=True)

@@ -279,7 +279,7 @@ class Poller:
         report.added += ingest.added
         report.updated += ingest.updated
         report.duplicates += len(ingest.duplicates)
-        fresh = {aid for aid, rec in after.items() if aid not in before and _complete(rec)}
+        fresh = {aid for aid, rec in after.items() if aid not in before and rec.complete}
         for article in articles:
             aid = article_id(article.text, article.url)
             if aid in fresh:
@@ -308,7 +308,3 @@ class Poller:
             upcoming = self.next_due()
             wait = idle if upcoming is None else min(idle, max(0.5, upcoming - self.clock()))
             stop.wait(wait)
-
-
-def _complete(record: dict) -> bool:
-    return (record.get("meta") or {}).get("status") == "complete"

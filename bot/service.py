@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 
 from bot import news_answers as shapes
-from bot.abstain import AbstainRule, Evidence
+from bot.abstain import AbstainRule
 from bot.answer import Answer, Citation, Retrieved, Turn
 from bot.errors import ConfigError
 from bot.extractive import Quote, choose_quotes, score_sentences
@@ -29,14 +29,16 @@ from bot.timeframe import TimeFrame, read_time
 from bot.wirecopy import cased_vocabulary, readable
 from config import Settings
 from prompts import ABSTAIN_PHRASE
+from retrieval.chroma_store import ChromaStore
 from retrieval.embeddings import Embedder
+from retrieval.index import Index
 from retrieval.ingest import Ingestor, IngestReport
 from retrieval.lexical import BM25Index, tokenize
 from retrieval.loaders import read_bytes
 from retrieval.model_files import model_dir
 from retrieval.models import Article, ArticleInfo, Hit, Skipped
+from retrieval.query import Query
 from retrieval.search import Filters, HybridSearcher
-from retrieval.store import ChromaStore
 from retrieval.tokens import TokenCounter
 
 # Passages gathered for answers that draw on several reports (timeline, summary, latest).
@@ -70,8 +72,8 @@ class DatelineService:
     # -- components, built on first use --------------------------------------------------
 
     @cached_property
-    def store(self) -> ChromaStore:
-        """The Chroma index."""
+    def store(self) -> Index:
+        """The index (Chroma, locally or on a server)."""
         return ChromaStore(
             self.settings.home,
             self.settings.chroma_url,
@@ -126,6 +128,7 @@ class DatelineService:
             self.store,
             self.embedder,
             TokenCounter(model_dir()),
+            lock_path=self.settings.home / "ingest.lock",
             max_tokens=idx.max_tokens,
             overlap=idx.overlap_sentences,
             near_duplicate=idx.near_duplicate,
@@ -196,7 +199,7 @@ class DatelineService:
         """Remove the articles whose id, key or file path is ``ref``; returns what was removed."""
         path = str(Path(ref).expanduser().resolve())
         found = self.store.list_articles(ids=[ref])
-        found += self.store.list_articles(where={"$or": [{"key": ref}, {"path": path}]})
+        found += self.store.list_articles(keys=[ref], paths=[path])
         matches = list({a.id: a for a in found}.values())
         lock = self.ingestor.lock()
         try:
@@ -279,29 +282,11 @@ class DatelineService:
 
         return SupportCheck(self.query_embedder.encode, tokenize)
 
-    def evidence(
-        self, question: str, hits: Sequence[Hit], attribute: str | None = None
-    ) -> Evidence | None:
-        """How strongly the best passage supports an answer (None when nothing matched);
-        ``attribute`` is what the question asks about a thing (see ``asked_attribute``)."""
-        if not hits:
-            return None
-        terms = tokenize([question])[0]
-        idf = self.lexical.idf(terms)
-        mass = sum(idf.get(t, 0.0) for t in set(terms))
-        best = hits[0]
-        covered = set(tokenize([f"{best.passage.title or ''} {best.passage.text}"])[0])
-        coverage = sum(idf[t] for t in set(terms) & covered) / mass if mass else 0.0
-        common = [w for w in content_words(question) if w.islower()]
-        asked = set(tokenize([" ".join(common)])[0]) if common else set()
-        return Evidence(
-            semantic=max(best.best_sentence_sim, 0.0),
-            coverage=coverage,
-            unknown=len(self.lexical.unknown(sorted(asked))),
-            unknown_attribute=bool(
-                attribute and self.lexical.unknown(sorted(set(tokenize([attribute])[0])))
-            ),
-        )
+    @staticmethod
+    def _query(text: str) -> Query:
+        """``text`` as retrieval's Query, tokenized once however often it is searched;
+        its lower-case content words are those the index must know to cover it."""
+        return Query(text, [w for w in content_words(text) if w.islower()])
 
     def ask(
         self,
@@ -340,7 +325,7 @@ class DatelineService:
             )
         frame = read_time(resolved, now)
         intent = read_intent(resolved, frame)
-        search_query = intent.topic
+        search_query = self._query(intent.topic)
         wide = max(k, WIDE_K) if intent.kind in _WIDE_KINDS or frame.earliest else k
         with self._search_lock:
             hits, no_report = self._time_aware_search(search_query, wide, filters, frame, intent)
@@ -357,15 +342,17 @@ class DatelineService:
             search_query=resolved if resolved != question else None,
         )
         broad = intent.broad and frame.windowed and not no_report
-        if not hits or (
-            not broad
-            and self.abstain_rule.abstain(self.evidence(search_query, hits, intent.attribute))
-        ):
+        weak = not broad and self.abstain_rule.abstain(
+            self.searcher.evidence(search_query, hits, intent.attribute)
+        )
+        if not hits or weak:
             self._abstain(answer, hits)
         elif no_report:
             self._answer_no_report(answer, search_query, hits, frame)
         elif answerer is not None:
-            self._answer_llm(answer, answerer, resolved, hits[:k], history, on_token, frame)
+            self._answer_llm(
+                answer, answerer, resolved, hits[:k], history, on_token, frame, search_query
+            )
         else:
             self._answer_extractive(answer, search_query, hits, frame, intent, k)
         done = time.perf_counter()
@@ -380,7 +367,7 @@ class DatelineService:
         return answer
 
     def _time_aware_search(
-        self, query: str, k: int, filters: Filters, frame: TimeFrame, intent: Intent
+        self, query: Query, k: int, filters: Filters, frame: TimeFrame, intent: Intent
     ) -> tuple[list[Hit], bool]:
         """Hits for ``query``, within the question's own time window when it names one.
 
@@ -397,7 +384,7 @@ class DatelineService:
             within = replace(filters, since=since, until=until.isoformat())
             hits = self.searcher.search(query, k, within)
             if (intent.broad and hits) or not self.abstain_rule.abstain(
-                self.evidence(query, hits, intent.attribute)
+                self.searcher.evidence(query, hits, intent.attribute)
             ):
                 return hits, False
             anytime = self.searcher.search(query, k, filters)
@@ -431,27 +418,27 @@ class DatelineService:
             key=p.key,
         )
 
-    def _scored(self, question: str, hits: Sequence[Hit]):
-        terms = tokenize([question])[0]
-        idf = self.lexical.idf(terms)
-        rows = score_sentences(question, hits, terms, idf, tokenize)
-        return terms, idf, rows
+    def _scored(self, query: Query, hits: Sequence[Hit]):
+        idf = self.searcher.idf(query)
+        rows = score_sentences(query.text, hits, query.terms, idf, tokenize)
+        return query.terms, idf, rows
 
     def _answer_extractive(
         self,
         answer: Answer,
-        question: str,
+        query: Query,
         hits: Sequence[Hit],
         frame: TimeFrame,
         intent: Intent,
         k: int | None = None,
     ) -> None:
+        question = query.text
         settings = self.settings.answer
         hits = list(hits)
         more = bool(_MORE.search(answer.question))
         max_sentences = settings.max_sentences * (2 if more else 1)
         max_words = settings.max_words * (2 if more else 1)
-        terms, idf, rows = self._scored(question, hits)
+        terms, idf, rows = self._scored(query, hits)
         keep = {t for t in terms if len(t) > 2}
         kind = intent.kind
         if kind != "lookup" or frame.recency or frame.earliest:
@@ -460,9 +447,9 @@ class DatelineService:
             reports = shapes.on_topic(rows, hits, shapes.READ_ON_TOPIC)[: shapes.MAX_READ]
             with self._search_lock:
                 hits = self.searcher.read_articles(
-                    hits, [hits[r[1]].passage.article_id for r in reports], question
+                    hits, [hits[r[1]].passage.article_id for r in reports], query
                 )
-            terms, idf, rows = self._scored(question, hits)
+            terms, idf, rows = self._scored(query, hits)
         if intent.quantity or kind in ("why", "who_said", "latest"):
             rows = shapes.boosted(rows, hits, intent)
         quotes: list[Quote] = []
@@ -474,7 +461,7 @@ class DatelineService:
                 hits,
                 keep,
                 max_words,
-                lambda part: shapes.boosted(self._scored(part, hits)[2], hits, intent),
+                lambda part: shapes.boosted(self._scored(Query(part), hits)[2], hits, intent),
             )
             joiner = "\n"
         elif kind == "summary":
@@ -554,11 +541,11 @@ class DatelineService:
         return leads
 
     def _answer_no_report(
-        self, answer: Answer, question: str, hits: Sequence[Hit], frame: TimeFrame
+        self, answer: Answer, query: Query, hits: Sequence[Hit], frame: TimeFrame
     ) -> None:
         """No report in the question's window: say so and name the reports that exist."""
         hits = list(hits)
-        _, _, rows = self._scored(question, hits)
+        _, _, rows = self._scored(query, hits)
         reports = shapes.on_topic(rows, hits, shapes.TIMELINE_ON_TOPIC)[: shapes.MAX_TIMELINE_LINES]
         reports.sort(key=lambda r: hits[r[1]].passage.published or "")
         quotes = [
@@ -575,7 +562,9 @@ class DatelineService:
             return sentences[max(range(len(sentences)), key=hit.sentence_sims.__getitem__)]
         return sentences[0]
 
-    def _answer_llm(self, answer, answerer, question, hits, history, on_token, frame=None):
+    def _answer_llm(
+        self, answer, answerer, question, hits, history, on_token, frame=None, query=None
+    ):
         from bot.chain import AnswerFallback
 
         passages = [h.passage for h in hits]
@@ -585,7 +574,8 @@ class DatelineService:
             answer.fallback_reason = fallback.reason
             frame = frame or read_time(question, self.today())
             intent = read_intent(question, frame)
-            self._answer_extractive(answer, intent.topic, hits, frame, intent)
+            query = query or self._query(intent.topic)
+            self._answer_extractive(answer, query, hits, frame, intent)
             return
         if result.abstained:
             self._abstain(answer, hits)

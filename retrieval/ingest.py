@@ -19,9 +19,9 @@ from retrieval.chunking import chunk_text
 from retrieval.dedup import article_id, content_hash, jaccard, shingles
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexBusyError, IndexUnavailableError
+from retrieval.index import Index
 from retrieval.loaders import iter_articles
-from retrieval.models import Article, Passage, Skipped
-from retrieval.store import ChromaStore
+from retrieval.models import Article, ArticleRecord, Passage, Skipped
 from retrieval.tokens import TokenCounter
 
 _ENCODE_GROUP = 256
@@ -158,14 +158,14 @@ class Ingestor:
 
     def __init__(
         self,
-        store: ChromaStore,
+        store: Index,
         embedder: Embedder,
         tokens: TokenCounter,
         *,
+        lock_path: Path,
         max_tokens: int = 200,
         overlap: int = 1,
         near_duplicate: float = 0.8,
-        lock_path: Path | None = None,
         on_written: Callable[[list[Passage]], None] | None = None,
     ):
         self.store = store
@@ -174,7 +174,8 @@ class Ingestor:
         self.max_tokens = max_tokens
         self.overlap = overlap
         self.near_duplicate = near_duplicate
-        self.lock_path = lock_path or (store.home / "ingest.lock")
+        # One ingest at a time per data directory (the index itself may be a server).
+        self.lock_path = Path(lock_path)
         # Called on the writer thread with each group's passages once they are stored
         # (the service uses it to tokenize them for BM25 while the model is busy).
         self.on_written = on_written
@@ -192,7 +193,7 @@ class Ingestor:
             lock.acquire()
         except Timeout as exc:
             raise IndexBusyError(
-                f"another ingest is running on {self.store.home}; wait for it to finish"
+                f"another ingest is running on {folder}; wait for it to finish"
             ) from exc
         except OSError as exc:  # the home is a file, or not writable
             raise IndexUnavailableError(
@@ -239,21 +240,21 @@ class Ingestor:
         return report
 
     def _recover(self) -> int:
-        pending = self.store.find_articles({"status": "pending"})
-        self.store.delete_articles([rec["id"] for rec in pending])
+        pending = self.store.find_articles(status="pending")
+        self.store.delete_articles([rec.id for rec in pending])
         return len(pending)
 
     def _lookup(
         self, articles: list[Article], ids: list[str]
-    ) -> tuple[dict[str, dict], dict[str, list[str]]]:
+    ) -> tuple[dict[str, ArticleRecord], dict[str, list[str]]]:
         """The stored records of these articles (``ids``, by id) and the ids stored under
         their keys."""
         existing = self.store.get_articles(ids)
         keys = list(dict.fromkeys(a.key for a in articles))
         by_key: dict[str, list[str]] = {}
         if keys:
-            for rec in self.store.find_articles({"key": {"$in": keys}}):
-                by_key.setdefault(rec["meta"].get("key"), []).append(rec["id"])
+            for rec in self.store.find_articles(keys=keys):
+                by_key.setdefault(rec.key, []).append(rec.id)
         return existing, by_key
 
     def _prepare(
@@ -262,7 +263,7 @@ class Ingestor:
         aid: str,
         report: IngestReport,
         claimed: dict[str, Article],
-        known: tuple[dict[str, dict], dict[str, list[str]]],
+        known: tuple[dict[str, ArticleRecord], dict[str, list[str]]],
     ) -> _Work | None:
         """Decide what to do with one article; chunk it when it must be written.
 
@@ -279,13 +280,12 @@ class Ingestor:
             report.duplicates.append(Duplicate(article.key, article.title, aid, holder.title, 1.0))
             return None
         existing = known[0].get(aid)
-        meta = existing["meta"] if existing else {}
-        if existing and meta.get("status") == "complete":
-            same_hash = meta.get("content_hash") == h
-            if meta.get("key") != article.key:
-                if not article.path or meta.get("path") != article.path:
+        if existing and existing.complete:
+            same_hash = existing.content_hash == h
+            if existing.key != article.key:
+                if not article.path or existing.path != article.path:
                     report.duplicates.append(
-                        Duplicate(article.key, article.title, aid, meta.get("title"), 1.0)
+                        Duplicate(article.key, article.title, aid, existing.title, 1.0)
                     )
                     return None
                 if same_hash:
@@ -462,15 +462,12 @@ class Ingestor:
             if float(vec @ mean) >= _CANDIDATE_COSINE
         ]
         for rec, sim in near:
-            meta = rec["meta"]
-            if sim < _CANDIDATE_COSINE or rec["id"] == work.id or rec["id"] in work.stale_ids:
+            if sim < _CANDIDATE_COSINE or rec.id == work.id or rec.id in work.stale_ids:
                 continue
-            if work.article.path and meta.get("path") == work.article.path:
-                if rec["id"] not in claimed:
+            if work.article.path and rec.path == work.article.path:
+                if rec.id not in claimed:
                     continue  # an earlier version of a record of this file, about to go
-            candidates.append(
-                (rec["id"], meta.get("key"), meta.get("title"), shingles(rec["text"] or ""))
-            )
+            candidates.append((rec.id, rec.key, rec.title, shingles(rec.text or "")))
         for cid, ckey, ctitle, other in candidates:
             if ckey == work.article.key or cid == work.id:
                 continue
@@ -489,24 +486,27 @@ class Ingestor:
         if not kept:
             return
         records = []
-        for work, _, _, mean in kept:
+        for work, *_ in kept:
             a = work.article
-            meta = {
-                "key": a.key,
-                "path": a.path,
-                "title": a.title,
-                "source": a.source,
-                "published": a.published,
-                "place": a.place,
-                "url": a.url,
-                "author": a.author,
-                "content_hash": work.hash,
-                "passages": len(work.passages),
-                "status": "pending",
-                "ingested_at": time.time(),
-            }
-            records.append((work.id, a.text, mean, meta))
-        self.store.put_articles(records)
+            records.append(
+                ArticleRecord(
+                    id=work.id,
+                    key=a.key,
+                    path=a.path,
+                    title=a.title,
+                    source=a.source,
+                    published=a.published,
+                    place=a.place,
+                    url=a.url,
+                    author=a.author,
+                    content_hash=work.hash,
+                    passages=len(work.passages),
+                    status="pending",
+                    ingested_at=time.time(),
+                    text=a.text,
+                )
+            )
+        self.store.put_articles(records, np.stack([mean for *_, mean in kept]))
         self.store.upsert_passages(
             [p for work, *_ in kept for p in work.passages],
             np.concatenate([vecs for _, vecs, _, _ in kept]),
@@ -542,12 +542,12 @@ class Ingestor:
         ordered = sorted(paths)
         for i in range(0, len(ordered), _LOOKUP_GROUP):
             chunk = ordered[i : i + _LOOKUP_GROUP]
-            for rec in self.store.find_articles({"path": {"$in": chunk}}):
-                holder = claimed.get(rec["id"])
-                if holder is not None and holder.path == rec["meta"].get("path"):
+            for rec in self.store.find_articles(paths=chunk):
+                holder = claimed.get(rec.id)
+                if holder is not None and holder.path == rec.path:
                     continue
-                swept.append(rec["id"])
-                if rec["id"] not in replaced:
+                swept.append(rec.id)
+                if rec.id not in replaced:
                     report.removed += 1
         self.store.delete_articles(swept)
         return set(swept)

@@ -275,19 +275,24 @@ class BM25Index:
             # A read-only or racing cache directory only costs a rebuild next time.
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def scores(self, query: str) -> np.ndarray | None:
-        """BM25 score of every passage for ``query`` (index order), or None if nothing matches."""
+    def scores(self, terms: list[str]) -> np.ndarray | None:
+        """BM25 score of every passage for the (already tokenized) query ``terms``, in
+        index order, or None if nothing matches."""
         if self._retriever is None or not self._ids:
             return None
         vocab = self._retriever.vocab_dict
-        known = [t for t in tokenize([query])[0] if t in vocab]
+        known = [t for t in terms if t in vocab]
         if not known:
             return None
         return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
 
     def search(self, query: str, n: int) -> LexicalHits:
         """Top ``n`` passages for ``query`` by BM25 (ids and scores, best first)."""
-        scores = self.scores(query)
+        return self.search_terms(tokenize([query])[0], n)
+
+    def search_terms(self, terms: list[str], n: int) -> LexicalHits:
+        """Top ``n`` passages for the (already tokenized) query ``terms`` by BM25."""
+        scores = self.scores(terms)
         if scores is None:
             return LexicalHits([], [], 0.0)
         n = min(n, len(scores))

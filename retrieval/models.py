@@ -86,6 +86,47 @@ class Hit:
         return max(self.sentence_sims) if self.sentence_sims else (self.dense or 0.0)
 
 
+@dataclass
+class StoredPassage:
+    """A passage with what the index keeps beside it: the vectors of its sentences, and
+    (when asked) its own vector or its similarity to a query."""
+
+    passage: Passage
+    sentence_vectors: Any
+    similarity: float | None = None
+    embedding: Any = None
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """The index's record of one article.
+
+    ``status`` is ``pending`` while the article is being written and ``complete`` once
+    all its passages are; ``content_hash`` is the hash of its indexed text, which is
+    ``text`` (read only when asked for).
+    """
+
+    id: str
+    key: str | None = None
+    path: str | None = None
+    title: str | None = None
+    source: str | None = None
+    published: str | None = None
+    place: str | None = None
+    url: str | None = None
+    author: str | None = None
+    content_hash: str | None = None
+    passages: int = 0
+    status: str | None = None
+    ingested_at: float | None = None
+    text: str | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the article was written in full."""
+        return self.status == "complete"
+
+
 @dataclass(frozen=True)
 class ArticleInfo:
     """What the index knows about one article (for listings and removal)."""

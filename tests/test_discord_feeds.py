@@ -17,7 +17,7 @@ import pytest
 from bot.discord_feeds import headline
 from bot.poller import PollState
 from config.settings import DiscordSettings, FetchSettings, Settings
-from retrieval.models import Article
+from retrieval.models import Article, ArticleRecord
 from tests import test_discord_slash as slash
 from tests.feedserver import FeedServer, Route
 from tests.test_discord_slash import (
@@ -172,7 +172,8 @@ async def test_poller_runs_off_the_loop_and_announces(
 
             arts = [a for a in items if isinstance(a, Article)]
             for a in arts:
-                self.seen[article_id(a.text, a.url)] = {"meta": {"status": "complete"}}
+                aid = article_id(a.text, a.url)
+                self.seen[aid] = ArticleRecord(aid, status="complete")
             return IngestReport(added=len(arts))
 
     channel = Channel()

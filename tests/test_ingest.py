@@ -125,7 +125,7 @@ def test_changed_file_replaces_its_passages(tmp_path):
     service = make_service(tmp_path / "home")
     service.ingest_paths([folder])
     old = index_state(service.store)
-    old_id = service.store.find_articles({"key": str(path.resolve())})[0]["id"]
+    old_id = service.store.find_articles(keys=[str(path.resolve())])[0].id
     old_passages = passages_of(old, old_id)
     assert len(old_passages) >= 4
 
@@ -134,13 +134,13 @@ def test_changed_file_replaces_its_passages(tmp_path):
     assert (report.added, report.updated, report.unchanged) == (0, 1, 1)
     new = index_state(service.store)
     assert_consistent(new)
-    (rec,) = service.store.find_articles({"key": str(path.resolve())}, with_text=True)
-    assert rec["id"] != old_id and old_id not in new["articles"]
-    new_passages = passages_of(new, rec["id"])
+    (rec,) = service.store.find_articles(keys=[str(path.resolve())], with_text=True)
+    assert rec.id != old_id and old_id not in new["articles"]
+    new_passages = passages_of(new, rec.id)
     assert not set(old_passages) & set(new["passage_ids"])
     survivors = set(old_passages.values()) & {t for t, _ in new["passages"].values()}
     assert not survivors
-    assert len(new_passages) == rec["meta"]["passages"] == report.passages
+    assert len(new_passages) == rec.passages == report.passages
     assert new["passage_count"] == old["passage_count"] - len(old_passages) + len(new_passages)
     assert new == clean_state_of(tmp_path, folder)
 
@@ -163,9 +163,10 @@ def test_edit_that_keeps_the_article_id_rewrites_passages(tmp_path):
     assert_consistent(new)
     assert new["articles"] == old["articles"]
     for pid, (passage, _) in new["passages"].items():
-        rec = service.store.get_article(pid.split(":")[0], with_text=True)
+        aid = pid.split(":")[0]
+        rec = service.store.get_articles([aid], with_text=True)[aid]
         stored = service.store.get_passages([pid])[pid].passage
-        assert rec["text"][stored.start : stored.end] == passage
+        assert rec.text[stored.start : stored.end] == passage
     assert any("a Rare Message" in t for t, _ in new["passages"].values())
     assert new == clean_state_of(tmp_path, folder)
 
@@ -256,11 +257,11 @@ def test_exact_duplicate_under_another_name(seeded, tmp_path):
         assert report.added == 0 and report.unchanged == 3
         (dup,) = report.duplicates
         assert dup.key == str(copy.resolve())
-        (held,) = service.store.find_articles({"key": str(original.resolve())})
-        assert dup.of_id == held["id"]
+        (held,) = service.store.find_articles(keys=[str(original.resolve())])
+        assert dup.of_id == held.id
         assert dup.of_id in before["articles"]
         assert index_state(service.store) == before
-    assert not service.store.find_articles({"key": str(copy.resolve())})
+    assert not service.store.find_articles(keys=[str(copy.resolve())])
 
 
 def test_copy_differing_only_in_spacing_is_a_duplicate(seeded, tmp_path):

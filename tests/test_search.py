@@ -105,6 +105,64 @@ def test_lexical_candidates_keep_their_rank_under_filters(service):
         assert hit.passage.id == best, query
 
 
+def test_chroma_store_is_an_index():
+    import inspect
+
+    from retrieval.chroma_store import ChromaStore
+    from retrieval.index import Index
+
+    wanted = {n for n in vars(Index) if not n.startswith("_")}
+    assert wanted and wanted <= set(vars(ChromaStore))
+    for name in sorted(wanted - {"location"}):
+        ours = inspect.signature(getattr(ChromaStore, name)).parameters
+        theirs = inspect.signature(getattr(Index, name)).parameters
+        assert list(ours)[: len(theirs)] == list(theirs), name
+        assert all(p.default is not p.empty for p in list(ours.values())[len(theirs) :]), name
+
+
+def test_empty_key_and_path_lists_match_no_article(service):
+    assert service.store.find_articles(keys=[]) == []
+    assert service.store.find_articles(keys=[], paths=[]) == []
+    assert service.store.list_articles(paths=[]) == []
+    everything = service.store.list_articles()
+    assert everything and service.store.list_articles(keys=None) == everything
+    (one,) = service.store.list_articles(paths=[everything[0].path])
+    assert service.store.list_articles(keys=[], paths=[one.path]) == [one]
+
+
+def test_ask_tokenizes_and_embeds_the_question_once(service, monkeypatch):
+    import bot.service
+    import retrieval.evidence
+    import retrieval.lexical
+    import retrieval.query
+    from bot.intent import read_intent
+    from bot.timeframe import read_time
+
+    question = "Who is Hua Chunying?"
+    topic = read_intent(question, read_time(question, service.today())).topic
+    tokenized: list[list[str]] = []
+    real_tokenize = retrieval.lexical.tokenize
+
+    def tokenize(texts):
+        tokenized.append(list(texts))
+        return real_tokenize(texts)
+
+    for module in (bot.service, retrieval.evidence, retrieval.lexical, retrieval.query):
+        monkeypatch.setattr(module, "tokenize", tokenize)
+    encoded: list[str] = []
+    real_encode = service.query_embedder.encode_query
+
+    def encode_query(text):
+        encoded.append(text)
+        return real_encode(text)
+
+    monkeypatch.setattr(service.query_embedder, "encode_query", encode_query)
+    answer = service.ask(question)
+    assert not answer.abstained and answer.citations
+    assert sum(texts.count(topic) for texts in tokenized) == 1
+    assert encoded == [topic]
+
+
 # -- LangChain ------------------------------------------------------------------------------
 
 

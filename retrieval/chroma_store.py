@@ -1,11 +1,12 @@
 """The Chroma index: passages with their embeddings, and one record per article.
 
-Chroma is the single source of truth. Two collections live side by side:
-``<prefix>-passages`` (one row per passage, cosine space) and ``<prefix>-articles``
-(one row per article: its full indexed text, the mean of its passage vectors, and
-a ``status`` that is ``pending`` while the article is being written). The passages
-collection's metadata carries a ``generation`` that changes on every write, so
-derived caches (BM25) know when to rebuild.
+``ChromaStore`` is the ``retrieval.index.Index`` that Dateline ships: Chroma's ``where``
+syntax and its rows stay in this module. Chroma is the single source of truth. Two
+collections live side by side: ``<prefix>-passages`` (one row per passage, cosine space)
+and ``<prefix>-articles`` (one row per article: its full indexed text, the mean of its
+passage vectors, and a ``status`` that is ``pending`` while the article is being
+written). The passages collection's metadata carries a ``generation`` that changes on
+every write, so derived caches (BM25) know when to rebuild.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 import json
 import threading
 import uuid
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -22,28 +23,30 @@ from urllib.parse import urlparse
 import numpy as np
 
 from retrieval.errors import IndexCorruptError, IndexUnavailableError
-from retrieval.models import ArticleInfo, Passage
+from retrieval.filters import Filters, published_ts
+from retrieval.models import ArticleInfo, ArticleRecord, Passage, StoredPassage
 from retrieval.vectors import pack_vectors, unpack_vectors
 
 _PASSAGE_FIELDS = ("title", "source", "published", "url", "path", "place", "author", "key")
+_ARTICLE_FIELDS = (
+    "key",
+    "path",
+    "title",
+    "source",
+    "published",
+    "place",
+    "url",
+    "author",
+    "content_hash",
+    "status",
+    "ingested_at",
+)
 _BATCH = 1000
 # Seconds to wait for a Chroma server's answer; connecting gives up sooner.
 DEFAULT_SERVER_TIMEOUT = 30.0
 _CONNECT_TIMEOUT = 3.0
 # Tables every Chroma SQLite database has; a database without them belongs to something else.
 _CHROMA_TABLES = {"collections", "migrations"}
-
-
-def published_ts(published: str | None) -> int | None:
-    """Days since 1970-01-01 for an ISO date, for range filters; None when unknown."""
-    if not published:
-        return None
-    from datetime import date
-
-    try:
-        return (date.fromisoformat(published[:10]) - date(1970, 1, 1)).days
-    except ValueError:
-        return None
 
 
 def _clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
@@ -65,21 +68,63 @@ def passage_from_row(pid: str, text: str, meta: dict[str, Any]) -> Passage:
     )
 
 
-@dataclass
-class StoredPassage:
-    """A passage with what the index keeps beside it."""
-
-    passage: Passage
-    sentence_vectors: np.ndarray
-    similarity: float | None = None
-    embedding: np.ndarray | None = None
-
-
 def _stored(pid: str, text: str, meta: dict[str, Any], sim=None, emb=None) -> StoredPassage:
     passage = passage_from_row(pid, text, meta)
     packed = meta.get("svec")
     svecs = unpack_vectors(packed) if packed else np.zeros((0, 1), dtype=np.float32)
     return StoredPassage(passage, svecs, sim, None if emb is None else np.asarray(emb, np.float32))
+
+
+def _record(aid: str, text: str | None, meta: dict[str, Any]) -> ArticleRecord:
+    """Rebuild an ArticleRecord from a Chroma row."""
+    return ArticleRecord(
+        id=aid,
+        text=text,
+        passages=int(meta.get("passages", 0)),
+        **{f: meta.get(f) for f in _ARTICLE_FIELDS},
+    )
+
+
+def _all_of(clauses: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One ``where`` clause requiring every one of ``clauses`` (None for none)."""
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _passage_where(filters: Filters) -> dict[str, Any] | None:
+    """The ``where`` clause for a search's outlet and date filters (``published_by``
+    cannot be one: Chroma cannot keep undated rows beside a date bound)."""
+    since, until = filters.day_range()
+    clauses: list[dict[str, Any]] = []
+    if filters.sources:
+        clauses.append({"source": {"$in": list(filters.sources)}})
+    for bound, op in ((since, "$gte"), (until, "$lte")):
+        if bound is not None:
+            clauses.append({"published_ts": {op: bound}})
+    return _all_of(clauses)
+
+
+def _article_where(
+    keys: Sequence[str] | None, paths: Sequence[str] | None, status: str | None = None
+) -> dict[str, Any] | None:
+    """The ``where`` clause for records under ``keys`` or ``paths``, with ``status``
+    (an empty sequence adds nothing: see ``_matches_nothing``)."""
+    either = [
+        {field: {"$in": list(values)}}
+        for field, values in (("key", keys), ("path", paths))
+        if values
+    ]
+    clauses = [{"$or": either}] if len(either) > 1 else either
+    if status is not None:
+        clauses.append({"status": status})
+    return _all_of(clauses)
+
+
+def _matches_nothing(*criteria: Sequence[str] | None) -> bool:
+    """Whether every given criterion is an empty sequence (and at least one is given)."""
+    given = [c for c in criteria if c is not None]
+    return bool(given) and not any(given)
 
 
 class ChromaStore:
@@ -297,21 +342,25 @@ class ChromaStore:
             where = {"$and": [where, {"content_hash": {"$ne": keep_hash}}]}
         self._call(col.delete, where=where)
 
-    def query(
-        self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
+    def nearest_passages(
+        self, vector: np.ndarray, n: int, filters: Filters | None = None
     ) -> list[StoredPassage]:
-        """Nearest passages by cosine similarity (best first).
+        """Nearest passages by cosine similarity (best first) that pass ``filters``.
 
+        ``published_by`` is checked on twice as many rows as asked for, since Chroma
+        cannot keep undated rows beside a date bound; up to that many are returned.
         A local index keeps its vectors in this process's memory: after another process
         (``dateline ingest`` beside a running bot) deletes passages, the vector side can
         still return their ids, with no text or metadata. Those are skipped.
         """
+        filters = filters or Filters()
+        where = _passage_where(filters)
         col, _ = self._collections()
         res = self._call(
             col.query,
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
-            n_results=n,
-            where=where or None,
+            n_results=n * (2 if filters.published_by else 1),
+            where=where,
             include=["documents", "metadatas", "distances"],
         )
         out = []
@@ -324,7 +373,11 @@ class ChromaStore:
         ):
             if meta is None or doc is None:
                 continue  # a passage another process deleted
-            out.append(_stored(pid, doc, meta, sim=1.0 - float(dist)))
+            stored = _stored(pid, doc, meta, sim=1.0 - float(dist))
+            p = stored.passage
+            if filters.published_by and not filters.accepts(p.source, p.published):
+                continue
+            out.append(stored)
         return out
 
     def article_passages(self, article_ids: list[str]) -> list[StoredPassage]:
@@ -409,26 +462,29 @@ class ChromaStore:
 
     # -- articles ---------------------------------------------------------------------------
 
-    def put_articles(self, records: list[tuple[str, str, np.ndarray, dict[str, Any]]]) -> None:
-        """Write or replace article records ``(id, text, mean vector, meta)`` in one call."""
+    def put_articles(self, records: Sequence[ArticleRecord], vectors: np.ndarray) -> None:
+        """Write or replace article records (with their text) and their mean vectors
+        (row ``i`` for ``records[i]``) in one call."""
         if not records:
             return
         _, col = self._collections()
         metas = []
-        for _, _, _, meta in records:
-            meta = dict(meta)
-            meta["published_ts"] = published_ts(meta.get("published"))
+        for record in records:
+            meta = {k: v for k, v in asdict(record).items() if k not in ("id", "text")}
+            meta["published_ts"] = published_ts(record.published)
             metas.append(_clean_meta(meta))
         self._call(
             col.upsert,
-            ids=[r[0] for r in records],
-            documents=[r[1] for r in records],
-            embeddings=np.stack([np.asarray(r[2], dtype=np.float32) for r in records]),
+            ids=[r.id for r in records],
+            documents=[r.text or "" for r in records],
+            embeddings=np.asarray(vectors, dtype=np.float32),
             metadatas=metas,
         )
 
-    def update_articles(self, article_ids: list[str], **changes: Any) -> None:
-        """Set the same metadata fields on several article records in one call.
+    def update_articles(
+        self, article_ids: list[str], *, key: str | None = None, status: str | None = None
+    ) -> None:
+        """Set the given fields on several article records in one call.
 
         Chroma merges the given keys into the stored metadata and skips unknown ids, so no
         read is needed first.
@@ -436,36 +492,46 @@ class ChromaStore:
         if not article_ids:
             return
         _, col = self._collections()
-        meta = _clean_meta(changes)
+        meta = _clean_meta({"key": key, "status": status})
         self._call(col.update, ids=list(article_ids), metadatas=[dict(meta) for _ in article_ids])
 
-    def _article_rows(self, res) -> list[dict[str, Any]]:
+    def _records(self, res) -> list[ArticleRecord]:
         docs = res.get("documents") or [None] * len(res["ids"])
         return [
-            {"id": aid, "text": doc, "meta": meta}
+            _record(aid, doc, meta)
             for aid, doc, meta in zip(res["ids"], docs, res["metadatas"], strict=True)
         ]
 
-    def get_article(self, article_id: str, with_text: bool = False) -> dict[str, Any] | None:
-        """An article record (id, meta, and text when asked) or None."""
-        return self.get_articles([article_id], with_text).get(article_id)
-
-    def get_articles(self, article_ids: list[str], with_text: bool = False) -> dict[str, dict]:
+    def get_articles(
+        self, article_ids: list[str], with_text: bool = False
+    ) -> dict[str, ArticleRecord]:
         """The records that exist among ``article_ids``, by id, read in one call."""
         if not article_ids:
             return {}
         _, col = self._collections()
         include = ["metadatas", "documents"] if with_text else ["metadatas"]
         res = self._call(col.get, ids=list(dict.fromkeys(article_ids)), include=include)
-        return {row["id"]: row for row in self._article_rows(res)}
+        return {record.id: record for record in self._records(res)}
 
-    def find_articles(self, where: dict[str, Any], with_text: bool = False) -> list[dict[str, Any]]:
-        """Article records matching a metadata filter."""
+    def find_articles(
+        self,
+        *,
+        keys: Sequence[str] | None = None,
+        paths: Sequence[str] | None = None,
+        status: str | None = None,
+        with_text: bool = False,
+    ) -> list[ArticleRecord]:
+        """The records under these keys or paths, and with this status when given."""
+        if _matches_nothing(keys, paths):
+            return []
         _, col = self._collections()
         include = ["metadatas", "documents"] if with_text else ["metadatas"]
-        return self._article_rows(self._call(col.get, where=where, include=include))
+        where = _article_where(keys, paths, status)
+        return self._records(self._call(col.get, where=where, include=include))
 
-    def nearest_articles(self, vectors: np.ndarray, n: int = 3) -> list[list[tuple[dict, float]]]:
+    def nearest_articles(
+        self, vectors: np.ndarray, n: int = 3
+    ) -> list[list[tuple[ArticleRecord, float]]]:
         """For each row of ``vectors``, the ``n`` articles whose mean vector is closest,
         with cosine similarity, in one query."""
         if len(vectors) == 0:
@@ -486,7 +552,7 @@ class ChromaStore:
         ):
             out.append(
                 [
-                    ({"id": aid, "text": doc, "meta": meta}, 1.0 - float(dist))
+                    (_record(aid, doc, meta), 1.0 - float(dist))
                     for aid, doc, meta, dist in zip(*rows, strict=True)
                     if meta is not None  # an article deleted by another process
                 ]
@@ -513,9 +579,17 @@ class ChromaStore:
         return self._call(col.count)
 
     def list_articles(
-        self, where: dict[str, Any] | None = None, ids: list[str] | None = None
+        self,
+        ids: list[str] | None = None,
+        *,
+        keys: Sequence[str] | None = None,
+        paths: Sequence[str] | None = None,
     ) -> list[ArticleInfo]:
-        """Every complete article (or those with these ids / matching a filter), newest first."""
+        """Every complete article (or those with these ids, under these keys or paths),
+        newest first."""
+        if _matches_nothing(keys, paths):
+            return []
+        where = _article_where(keys, paths)
         _, col = self._collections()
         out: list[ArticleInfo] = []
         offset = 0
