@@ -148,7 +148,7 @@ def latest(
     for row in rows:  # the report's next best sentence, when nearly as good
         if row[3] == newest[3] or hits[row[1]].passage.article_id != article:
             continue
-        if row[0] >= LATEST_SECOND * newest[0] and _distinct(quotes, row[3]):
+        if row[0] >= LATEST_SECOND * newest[0] and _distinct([q.text for q in quotes], row[3]):
             quotes.append(_quote(hits, row, terms, max_words, ""))
         break
     return quotes
@@ -201,10 +201,11 @@ def _by_time(candidates: list[Row], hits: Sequence[Hit], newest: bool) -> Row:
     return max(zip(candidates, days, strict=True), key=value)[0]
 
 
-def _distinct(quotes: list[Quote], text: str) -> bool:
+def _distinct(shown: Sequence[str], text: str) -> bool:
+    """Whether ``text`` says something other than each of the ``shown`` texts."""
     words = set(re.findall(r"\w+", text.lower()))
-    for q in quotes:
-        other = set(re.findall(r"\w+", q.text.lower()))
+    for seen in shown:
+        other = set(re.findall(r"\w+", seen.lower()))
         if words and other and len(words & other) / min(len(words), len(other)) >= 0.8:
             return False
     return True
@@ -233,7 +234,7 @@ def timeline(
     for row in chosen:
         if len(quotes) >= MAX_TIMELINE_LINES:
             break
-        if _distinct(quotes, row[3]):
+        if _distinct([q.text for q in quotes], row[3]):
             quotes.append(_quote(hits, row, terms, max_words, _lead(hits[row[1]])))
     return quotes
 
@@ -267,11 +268,11 @@ def summary(
         for score, i, j, text in rows
         if hits[i].passage.article_id in wanted and len(text.split()) >= LEAD_MIN_WORDS
     ]
-    for i, j, text in leads.values():
-        if (i, j) not in {(r[1], r[2]) for r in candidates}:
-            article = hits[i].passage.article_id
-            if article in wanted:
-                candidates.append((wanted[article][0] + LEAD_BONUS, i, j, text))
+    scored = {(r[1], r[2]) for r in candidates}
+    for i, j, text in leads.values():  # a lead not among the scored rows
+        article = hits[i].passage.article_id
+        if (i, j) not in scored and article in wanted:
+            candidates.append((wanted[article][0] + LEAD_BONUS, i, j, text))
     candidates.sort(key=lambda r: r[0], reverse=True)
     picked: list[Row] = []
     used = 0
@@ -279,7 +280,7 @@ def summary(
         words = len(row[3].split())
         if picked and used + words > SUMMARY_WORDS:
             continue
-        if not _distinct_rows(picked, row[3]):
+        if not _distinct([r[3] for r in picked], row[3]):
             continue
         picked.append(row)
         used += words
@@ -298,10 +299,6 @@ def summary(
         lead = "" if same else _lead(hits[row[1]])
         quotes.append(_quote(hits, row, terms, SUMMARY_WORDS, lead))
     return quotes
-
-
-def _distinct_rows(rows: Sequence[Row], text: str) -> bool:
-    return _distinct([Quote(r[1], r[2], r[3], r[0]) for r in rows], text)
 
 
 def summary_reports(rows: Sequence[Row], hits: Sequence[Hit]) -> list[Row]:
