@@ -309,13 +309,15 @@ class Settings(BaseSettings):
     @model_validator(mode="before")
     @classmethod
     def _feedback_log_was_a_discord_setting(cls, data: Any) -> Any:
-        """``[discord] feedback_log``, its old place, still counts unless the new key is set."""
+        """``[discord] feedback_log``, its old place, still counts unless the new key is set
+        (to anything but its shipped default, which every load brings in)."""
         if isinstance(data, dict) and isinstance(data.get("discord"), dict):
             discord = dict(data["discord"])
             if "feedback_log" in discord:
                 old = discord.pop("feedback_log")
                 data = {**data, "discord": discord}
-                data.setdefault("feedback_log", old)
+                if data.get("feedback_log", _SHIPPED["feedback_log"]) == _SHIPPED["feedback_log"]:
+                    data["feedback_log"] = old
         return data
 
     @classmethod
