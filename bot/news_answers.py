@@ -242,6 +242,7 @@ def timeline(
 def summary(
     rows: Sequence[Row],
     hits: Sequence[Hit],
+    reports: Sequence[Row],
     leads: dict[str, tuple[int, int, str]],
     terms: set[str],
 ) -> list[Quote]:
@@ -250,10 +251,9 @@ def summary(
     written to summarize) and a sentence with a figure counting in their favour; each
     report's sentences in the order it tells them.
 
-    ``leads`` maps an article id to (hit index, sentence index, lead sentence) for the
-    reports whose first passage is among ``hits``.
+    ``reports`` are :func:`summary_reports`; ``leads`` maps an article id to (hit index,
+    sentence index, lead sentence) for those whose first passage is among ``hits``.
     """
-    reports = summary_reports(rows, hits)
     wanted = {hits[r[1]].passage.article_id: r for r in reports}
     lead_at = {(i, j) for i, j, _ in leads.values()}
     candidates = [

@@ -465,7 +465,8 @@ class DatelineService:
             )
             joiner = "\n"
         elif kind == "summary":
-            quotes = shapes.summary(rows, hits, self._leads(hits, rows), keep)
+            reports = shapes.summary_reports(rows, hits)
+            quotes = shapes.summary(rows, hits, reports, self._leads(hits, reports), keep)
         elif kind == "latest" or (frame.recency and kind == "lookup"):
             quotes = shapes.latest(rows, hits, keep, max_words)
         elif kind == "why":
@@ -523,9 +524,9 @@ class DatelineService:
                 )
                 shown.add(p.id)
 
-    def _leads(self, hits: list[Hit], rows) -> dict[str, tuple[int, int, str]]:
-        """The lead sentence of each on-topic report, its first passage added to ``hits``."""
-        wanted = [hits[r[1]].passage.article_id for r in shapes.summary_reports(rows, hits)]
+    def _leads(self, hits: list[Hit], reports) -> dict[str, tuple[int, int, str]]:
+        """The lead sentence of each of ``reports``, its first passage added to ``hits``."""
+        wanted = [hits[r[1]].passage.article_id for r in reports]
         have = {h.passage.article_id: i for i, h in enumerate(hits) if h.passage.ordinal == 0}
         missing = [a for a in wanted if a not in have]
         for aid, stored in self.store.lead_passages(missing).items():
