@@ -21,7 +21,8 @@ _SUMMARY = re.compile(
     r"\b(what(?:'s| is| has)? (?:been )?happen(?:ed|ing)|what happened|(?:the )?background|"
     r"what(?:'s| is) (?:the )?(?:news|story|situation|state of play)|news (?:on|about)|"
     r"tell me about|summar(?:y|ise|ize)|overview|what do we know|catch me up|"
-    r"what(?:'s| is) going on|update on|explain|"
+    r"what(?:'s| is) going on|update on|explain|what(?:'s| is| was) in|"
+    r"what (?:are|were) the (?:terms|details|main points|key points)|(?:terms|details) of|"
     r"what did (?:the |an? )?[\w' -]{2,60}? (?:decide|announce|rule|find|order|agree|approve|"
     r"reveal|admit|conclude|do)\b)\b",
     re.I,

@@ -39,6 +39,8 @@ MAX_TIMELINE_LINES = 8
 MAX_SUMMARY_REPORTS = 4
 SUMMARY_WORDS = 220
 LEAD_BONUS = 0.1
+SUMMARY_RECENCY = 0.8
+SUMMARY_REDUNDANCY = 0.3
 WHY_LOOKAHEAD = 3
 SAME_REPORT_DAYS = 2
 
@@ -123,6 +125,20 @@ def on_topic(rows: Sequence[Row], hits: Sequence[Hit], ratio: float) -> list[Row
     return [r for r in best if r[0] >= ratio * top]
 
 
+def reports_to_read(rows: Sequence[Row], hits: Sequence[Hit], newest: bool) -> list[Row]:
+    """The reports read in full before a news answer is shaped: the ``MAX_READ`` most
+    relevant on topic and, with ``newest``, the newest on-topic one (the latest state of
+    a story is often in a report that recaps it, whose best passage did not match best)."""
+    candidates = on_topic(rows, hits, READ_ON_TOPIC)
+    chosen = candidates[:MAX_READ]
+    dated = [r for r in candidates if _days(hits[r[1]]) is not None]
+    if newest and dated:
+        last = max(dated, key=lambda r: _days(hits[r[1]]))
+        if last not in chosen:
+            chosen.append(last)
+    return chosen
+
+
 def _quote(hits: Sequence[Hit], row: Row, terms: set[str], max_words: int, lead: str) -> Quote:
     score, i, j, sentence = row
     text = _trim(sentence, terms, max_words)
@@ -201,6 +217,24 @@ def _by_time(candidates: list[Row], hits: Sequence[Hit], newest: bool) -> Row:
     return max(zip(candidates, days, strict=True), key=value)[0]
 
 
+def _freshness(reports: Sequence[Row], hits: Sequence[Hit]) -> dict[str, float]:
+    """Each report's freshness among ``reports``: 1 for the newest, halving every
+    ``RECENCY_HALF_LIFE_DAYS`` before it, 0 for an undated report; times how far the
+    report is on topic (1 for the best report, 0 at the ``SUMMARY_ON_TOPIC`` threshold),
+    so a new report that only touches the topic is not taken for its current state."""
+    top = max((r[0] for r in reports), default=0.0) or 1.0
+    days = {hits[r[1]].passage.article_id: (_days(hits[r[1]]), r[0] / top) for r in reports}
+    known = [d for d, _ in days.values() if d is not None]
+    edge = max(known) if known else 0
+    span = 1.0 - SUMMARY_ON_TOPIC
+    out = {}
+    for article, (day, ratio) in days.items():
+        on_topic = max(0.0, (ratio - SUMMARY_ON_TOPIC) / span)
+        age = (edge - day) if day is not None else None
+        out[article] = 0.5 ** (age / RECENCY_HALF_LIFE_DAYS) * on_topic if age is not None else 0.0
+    return out
+
+
 def _distinct(shown: Sequence[str], text: str) -> bool:
     """Whether ``text`` says something other than each of the ``shown`` texts."""
     words = set(re.findall(r"\w+", text.lower()))
@@ -246,45 +280,63 @@ def summary(
     leads: dict[str, tuple[int, int, str]],
     terms: set[str],
 ) -> list[Quote]:
-    """The key facts, within a word budget, newest report first: the sentences of the
-    on-topic reports most relevant to the question, a report's lead (news leads are
-    written to summarize) and a sentence with a figure counting in their favour; each
-    report's sentences in the order it tells them.
+    """The key facts, within a word budget, newest report first; each report's sentences
+    in the order it tells them.
+
+    Sentences of the on-topic ``reports`` are picked greedily (maximal marginal relevance):
+    relevance to the question (against the best report), plus the freshness of its report
+    (the newest report holds the story's current state), a report's lead (news leads are
+    written to summarize) and a figure; minus its likeness to the sentences already picked,
+    so an older version of a fact already given is left out.
 
     ``reports`` are :func:`summary_reports`; ``leads`` maps an article id to (hit index,
     sentence index, lead sentence) for those whose first passage is among ``hits``.
     """
     wanted = {hits[r[1]].passage.article_id: r for r in reports}
+    fresh = _freshness(reports, hits)
     lead_at = {(i, j) for i, j, _ in leads.values()}
+    top = max((r[0] for r in reports), default=1.0) or 1.0
     candidates = [
-        (
-            score
-            + (LEAD_BONUS if (i, j) in lead_at else 0.0)
-            + (FIGURE_BONUS if _FIGURE.search(text) else 0.0),
-            i,
-            j,
-            text,
-        )
-        for score, i, j, text in rows
-        if hits[i].passage.article_id in wanted and len(text.split()) >= LEAD_MIN_WORDS
+        r
+        for r in rows
+        if hits[r[1]].passage.article_id in wanted and len(r[3].split()) >= LEAD_MIN_WORDS
     ]
     scored = {(r[1], r[2]) for r in candidates}
     for i, j, text in leads.values():  # a lead not among the scored rows
         article = hits[i].passage.article_id
         if (i, j) not in scored and article in wanted:
-            candidates.append((wanted[article][0] + LEAD_BONUS, i, j, text))
-    candidates.sort(key=lambda r: r[0], reverse=True)
-    picked: list[Row] = []
+            candidates.append((wanted[article][0], i, j, text))
+    vectors = _unit_vectors(candidates, hits)
+    base = [
+        score / top
+        + SUMMARY_RECENCY * fresh[hits[i].passage.article_id]
+        + (LEAD_BONUS if (i, j) in lead_at else 0.0)
+        + (FIGURE_BONUS if _FIGURE.search(text) else 0.0)
+        for score, i, j, text in candidates
+    ]
+    picked: list[int] = []
     used = 0
-    for row in candidates:
-        words = len(row[3].split())
+    left = set(range(len(candidates)))
+    while left:
+
+        def value(n: int) -> float:
+            if not picked or vectors is None:
+                return base[n]
+            overlap = max(float(vectors[n] @ vectors[m]) for m in picked)
+            return base[n] - SUMMARY_REDUNDANCY * overlap
+
+        n = max(left, key=value)
+        left.discard(n)
+        text = candidates[n][3]
+        words = len(text.split())
         if picked and used + words > SUMMARY_WORDS:
             continue
-        if not _distinct([r[3] for r in picked], row[3]):
+        if not _distinct([candidates[m][3] for m in picked], text):
             continue
-        picked.append(row)
+        picked.append(n)
         used += words
-    picked.sort(
+    chosen = sorted(
+        (candidates[n] for n in picked),
         key=lambda r: (
             _date_of(hits[r[1]]),
             hits[r[1]].passage.article_id,
@@ -294,11 +346,28 @@ def summary(
         reverse=True,
     )
     quotes: list[Quote] = []
-    for row in picked:
+    for row in chosen:
         same = quotes and hits[quotes[-1].hit].passage.article_id == hits[row[1]].passage.article_id
         lead = "" if same else _lead(hits[row[1]])
         quotes.append(_quote(hits, row, terms, SUMMARY_WORDS, lead))
     return quotes
+
+
+def _unit_vectors(candidates: Sequence[Row], hits: Sequence[Hit]):
+    """The unit sentence vector of each candidate, or None when a hit has none."""
+    import numpy as np
+
+    out = []
+    for _, i, j, _ in candidates:
+        vectors = hits[i].sentence_vectors
+        if vectors is None or j >= len(vectors):
+            return None
+        out.append(np.asarray(vectors[j], dtype=np.float32))
+    if not out:
+        return None
+    matrix = np.vstack(out)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1.0, norms)
 
 
 def summary_reports(rows: Sequence[Row], hits: Sequence[Hit]) -> list[Row]:

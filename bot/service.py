@@ -444,7 +444,7 @@ class DatelineService:
         if kind != "lookup" or frame.recency or frame.earliest:
             # Read the whole of the most relevant reports: a news answer (the newest figure,
             # a cause, a quote) is often in a passage of the report that did not match best.
-            reports = shapes.on_topic(rows, hits, shapes.READ_ON_TOPIC)[: shapes.MAX_READ]
+            reports = shapes.reports_to_read(rows, hits, newest=kind in _WIDE_KINDS)
             with self._search_lock:
                 hits = self.searcher.read_articles(
                     hits, [hits[r[1]].passage.article_id for r in reports], query
