@@ -24,6 +24,8 @@ Row = tuple[float, int, int, str]  # (score, hit index, sentence index, text)
 # A report is on topic when its best sentence scores this share of the best sentence.
 ON_TOPIC = 0.8
 TIMELINE_ON_TOPIC = 0.7
+TIMELINE_OWN = 0.6
+TIMELINE_COHERENCE = 0.5
 LATEST_ON_TOPIC = 0.65
 RECENCY_WEIGHT = 0.3
 RECENCY_HALF_LIFE_DAYS = 30
@@ -262,7 +264,7 @@ def timeline(
             if best:
                 chosen.append(best[0])
     else:
-        chosen = on_topic(rows, hits, TIMELINE_ON_TOPIC)
+        chosen = _coherent(on_topic(rows, hits, TIMELINE_ON_TOPIC), rows, hits)
     chosen.sort(key=lambda r: (_date_of(hits[r[1]]) or "9999", r[1], r[2]))
     quotes: list[Quote] = []
     for row in chosen:
@@ -271,6 +273,44 @@ def timeline(
         if _distinct([q.text for q in quotes], row[3]):
             quotes.append(_quote(hits, row, terms, max_words, _lead(hits[row[1]])))
     return quotes
+
+
+def _coherent(chosen: list[Row], rows: Sequence[Row], hits: Sequence[Hit]) -> list[Row]:
+    """Each report's line re-picked so the lines tell one story: among the report's
+    sentences scoring at least ``TIMELINE_OWN`` of its best, the one with the best relevance
+    (against the best report) plus ``TIMELINE_COHERENCE`` times its mean likeness to the other
+    reports' lines (a cost line beside other cost lines, not a fare in a report on cost)."""
+    if len(chosen) < 3 or TIMELINE_COHERENCE <= 0:
+        return chosen
+    top = chosen[0][0] or 1.0
+    options: list[list[Row]] = []
+    for best in chosen:
+        article = hits[best[1]].passage.article_id
+        options.append(
+            [
+                r
+                for r in rows
+                if hits[r[1]].passage.article_id == article and r[0] >= TIMELINE_OWN * best[0]
+            ]
+        )
+    flat = [r for group in options for r in group]
+    vectors = _unit_vectors(flat, hits)
+    if vectors is None:
+        return chosen
+    index = {(r[1], r[2]): n for n, r in enumerate(flat)}
+    picks = [index[(r[1], r[2])] for r in chosen]
+    for _ in range(2):
+        for g, group in enumerate(options):
+            others = [p for h, p in enumerate(picks) if h != g]
+
+            def value(row: Row) -> float:
+                n = index[(row[1], row[2])]
+                agree = float((vectors[others] @ vectors[n]).mean()) if others else 0.0
+                return row[0] / top + TIMELINE_COHERENCE * agree
+
+            best = max(group, key=value)
+            picks[g] = index[(best[1], best[2])]
+    return [flat[n] for n in picks]
 
 
 def summary(
