@@ -44,6 +44,7 @@ LEAD_BONUS = 0.1
 SUMMARY_RECENCY = 0.8
 SUMMARY_REDUNDANCY = 0.3
 WHY_LOOKAHEAD = 3
+WHY_FLOOR = 0.7
 SAME_REPORT_DAYS = 2
 
 # Words that state a cause. "after", "following" and "since" often only say when, so
@@ -423,9 +424,10 @@ def summary_reports(rows: Sequence[Row], hits: Sequence[Hit]) -> list[Row]:
 
 
 def why(rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: int) -> list[Quote]:
-    """The best sentence, and the sentence after it in the same report that gives the cause
-    (news states an event, then says why): the first of the next few with a cause word,
-    else the next one."""
+    """The best sentence, and the sentence that gives the cause: the first of the next few
+    sentences of the same report with a cause word (news states an event, then says why),
+    else the best-scoring sentence with one elsewhere (scoring at least ``WHY_FLOOR`` of the
+    best), else the next sentence."""
     if not rows:
         return []
     top = rows[0]
@@ -441,6 +443,10 @@ def why(rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: in
         if _CAUSE.search(sentences[k]):
             quotes.append(_quote(hits, (top[0], top[1], k, sentences[k]), terms, max_words, ""))
             return quotes
+    causes = [r for r in rows[1:] if r[0] >= WHY_FLOOR * top[0] and _CAUSE.search(r[3])]
+    if causes and causes[0][3] != top[3]:  # the cause, stated elsewhere in the reports read
+        quotes.append(_quote(hits, causes[0], terms, max_words, ""))
+        return quotes
     if following:
         k = following[0]
         quotes.append(_quote(hits, (top[0], top[1], k, sentences[k]), terms, max_words, ""))
