@@ -79,6 +79,25 @@ _FIGURE = re.compile(
     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|dozens?)\b",
     re.I,
 )
+_HOW_MANY = re.compile(
+    r"\bhow many\s+((?:(?!(?:were|was|had|have|has|did|do|does|are|is|will|would)\b)"
+    r"[\w'-]+\s*){1,3})",
+    re.I,
+)
+_NUMBER_WORDS = {
+    w: n
+    for n, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve".split()
+    )
+}
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
+_COUNT_FIGURE = re.compile(
+    r"\b(?P<n>\d[\d,]*(?:\.\d+)?|" + "|".join(_NUMBER_WORDS) + r")\b"
+    r"(?:\s+(?P<scale>thousand|million|billion)\b)?",
+    re.I,
+)
+COUNTED_WINDOW = 3
+CONFLICT_ON_TOPIC = 0.6
 _TERMINAL = re.compile(r"[.!?…][\"”’')\]]*$")
 LEAD_MIN_WORDS = 8
 FIGURE_BONUS = 0.1
@@ -302,14 +321,13 @@ def _coherent(chosen: list[Row], rows: Sequence[Row], hits: Sequence[Hit]) -> li
     picks = [index[(r[1], r[2])] for r in chosen]
     for _ in range(2):
         for g, group in enumerate(options):
-            others = [p for h, p in enumerate(picks) if h != g]
-
-            def value(row: Row) -> float:
-                n = index[(row[1], row[2])]
-                agree = float((vectors[others] @ vectors[n]).mean()) if others else 0.0
-                return row[0] / top + TIMELINE_COHERENCE * agree
-
-            best = max(group, key=value)
+            others = vectors[[p for h, p in enumerate(picks) if h != g]]
+            agree = others @ vectors[[index[(r[1], r[2])] for r in group]].T
+            values = [
+                r[0] / top + TIMELINE_COHERENCE * float(agree[:, n].mean())
+                for n, r in enumerate(group)
+            ]
+            best = group[values.index(max(values))]
             picks[g] = index[(best[1], best[2])]
     return [flat[n] for n in picks]
 
@@ -503,30 +521,73 @@ def boosted(rows: Sequence[Row], hits: Sequence[Hit], intent: Intent) -> list[Ro
     return out
 
 
-def conflicting(
-    first: Quote, rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: int
-) -> list[Quote]:
-    """Reports from other outlets, within days of ``first``, that give a different figure."""
-    mine = set(_NUMBER.findall(first.text))
-    source = (hits[first.hit].passage.source or "").lower()
-    day = _date_of(hits[first.hit])
-    if not mine or not day:
-        return []
-    from datetime import date
+def counted_words(question: str) -> set[str]:
+    """The stems of what a "how many ..." question counts ("dockworkers" in "How many
+    dockworkers walked out?"); empty for other questions."""
+    match = _HOW_MANY.search(question)
+    if not match:
+        return set()
+    return {w.lower()[:5] for w in re.findall(r"[A-Za-z][\w'-]*", match.group(1))}
 
-    out = []
-    for row in on_topic(rows, hits, ON_TOPIC):
+
+def figures_of(sentence: str, counted: set[str]) -> set[float]:
+    """The values of the figures in ``sentence`` that count one of ``counted`` (the noun
+    within a few words after the figure: "3,600 dockworkers", "five construction workers");
+    every figure that is not a date when ``counted`` is empty."""
+    out = set()
+    for m in _COUNT_FIGURE.finditer(sentence):
+        value = _value(m.group("n"), m.group("scale"))
+        if value is None:
+            continue
+        after = re.findall(r"[A-Za-z][\w'-]*", sentence[m.end() : m.end() + 40])[:COUNTED_WINDOW]
+        if not counted or {w.lower()[:5] for w in after} & counted:
+            out.add(value)
+    return out
+
+
+def _value(number: str, scale: str | None) -> float | None:
+    word = number.lower()
+    if word in _NUMBER_WORDS:
+        value = float(_NUMBER_WORDS[word])
+    else:
+        try:
+            value = float(number.replace(",", ""))
+        except ValueError:
+            return None
+        if not scale and 1900 <= value <= 2100 and "," not in number and "." not in number:
+            return None  # a year
+    return value * _SCALES.get((scale or "").lower(), 1)
+
+
+def conflicting(
+    first: Quote,
+    rows: Sequence[Row],
+    hits: Sequence[Hit],
+    terms: set[str],
+    max_words: int,
+    counted: set[str] = frozenset(),
+) -> list[Quote]:
+    """A report from another outlet, within days of ``first``, that gives a different
+    figure for what is counted: its best on-topic sentence (at least ``CONFLICT_ON_TOPIC`` of
+    the best) whose figures for ``counted`` share none with those of ``first``."""
+    mine = figures_of(first.text, counted)
+    source = (hits[first.hit].passage.source or "").lower()
+    day = _days(hits[first.hit])
+    if not mine or day is None or not rows:
+        return []
+    floor = CONFLICT_ON_TOPIC * rows[0][0]
+    for row in rows:
         hit = hits[row[1]]
         other_source = (hit.passage.source or "").lower()
-        other_day = _date_of(hit)
-        if not other_source or other_source == source or not other_day:
-            continue
-        gap = abs((date.fromisoformat(other_day) - date.fromisoformat(day)).days)
-        numbers = set(_NUMBER.findall(row[3]))
-        if gap <= SAME_REPORT_DAYS and numbers and not numbers & mine:
-            out.append(_quote(hits, row, terms, max_words, _lead(hit)))
+        other_day = _days(hit)
+        if row[0] < floor:
             break
-    return out
+        if not other_source or other_source == source or other_day is None:
+            continue
+        numbers = figures_of(row[3], counted)
+        if abs(other_day - day) <= SAME_REPORT_DAYS and numbers and not numbers & mine:
+            return [_quote(hits, row, terms, max_words, _lead(hit))]
+    return []
 
 
 def with_lead(quotes: list[Quote], hits: Sequence[Hit]) -> list[Quote]:

@@ -487,7 +487,8 @@ class DatelineService:
                 rows=rows,
             )
         if quotes and intent.counts and kind in ("lookup", "latest"):
-            others = shapes.conflicting(quotes[0], rows, hits, keep, max_words)
+            counted = shapes.counted_words(question)
+            others = shapes.conflicting(quotes[0], rows, hits, keep, max_words, counted)
             if others:
                 quotes = shapes.with_lead([quotes[0], *others], hits)
                 answer.text = "Reports differ: "

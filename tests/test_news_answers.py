@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 import pytest
 
+import bot.news_answers as shapes
 from bot.answer import Answer
 from tests.helpers import make_service, seed_home
 
@@ -463,3 +464,30 @@ def test_trailers_are_fields_not_quotes(story):
     stored = [text for _, text, _ in story.store.iter_passages()]
     assert len(stored) >= len(STORY)
     assert not any(_TRAILER.search(text) for text in stored)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "values"),
+    [
+        ("How many dockworkers walked out?", "Some 3,600 dockworkers stayed away.", {3600}),
+        (
+            "How many dockworkers walked out?",
+            "Dockworkers walked out for nine days in 2009.",
+            set(),
+        ),
+        ("How many workers were injured?", "Five construction workers were injured.", {5}),
+        ("How many customers were affected?", "Data of 2.9 million customers leaked.", {2.9e6}),
+        ("What did it cost?", "It cost 42 million crowns in 2024.", {42e6}),
+    ],
+)
+def test_figures_count_what_the_question_counts(question, sentence, values):
+    assert shapes.figures_of(sentence, shapes.counted_words(question)) == values
+
+
+def test_counted_words_stop_at_the_verb():
+    assert shapes.counted_words("How many Vantelle customer records were affected?") == {
+        "vante",
+        "custo",
+        "recor",
+    }
+    assert shapes.counted_words("Why did the talks fail?") == set()
