@@ -135,6 +135,26 @@ def names_in(text: str, *, asked: bool = False) -> set[str]:
     return out
 
 
+_QUESTION_WORDS = frozenset({"how", "what", "who", "when", "where", "which", "why"})
+_ASKS_AGE = re.compile(r"\bhow old\b|\bwhat age\b|\b(?:his|her|their|'s) age\b", re.I)
+_GIVES_AGE = re.compile(
+    r"\b\d{1,3}-year-old\b|\b\d{1,3} years? old\b|\b(?i:aged) \d{1,3}\b|"
+    r"\b[A-Z][\w'-]+, \d{1,3},"
+)
+
+
+def age_not_given(question: str, sentences: Sequence[str]) -> bool:
+    """Whether ``question`` asks someone's age and none of ``sentences`` that names them
+    gives one ("Korvath, 60,", "a 54-year-old", "aged 61"): then no article states it."""
+    if not _ASKS_AGE.search(question):
+        return False
+    names = names_in(question, asked=True) - _QUESTION_WORDS
+    for sentence in sentences:
+        if _GIVES_AGE.search(sentence) and (not names or names & names_in(sentence, asked=True)):
+            return False
+    return True
+
+
 def _words(text: str) -> int:
     return len(text.split())
 

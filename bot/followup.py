@@ -43,16 +43,29 @@ _NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:of\s+|de\s+|van\s+)?[A-Z][\w'’-
 # What an answer says before its quote ("11 February 2025 (Meridian Wire): ") and its markers.
 _ANSWER_FURNITURE = re.compile(r"(?:As of )?[^:\n]{0,60}\([^)]{1,60}\):\s|\[\d+\]|^- ", re.M)
 MAX_CARRIED_NAMES = 3
+_SINGLE_NAME = re.compile(r"(?<=[a-z,] )([A-Z][a-z][\w'’-]+)\b")
 _PERSON = re.compile(r"\b(he|she|him|his|her)\b", re.I)
+_POSSESSIVE = re.compile(r"\b(its|their)\b", re.I)
 
 
 def answer_names(answer: str) -> list[str]:
     """The names an earlier answer gave (people, places, organisations), first first."""
     text = _ANSWER_FURNITURE.sub(" ", answer)
-    names: list[str] = []
+    found: list[tuple[int, str]] = []
     for match in _NAME.finditer(text):
-        name = match.group(0)
-        if name not in names:
+        name, at = match.group(0), match.start()
+        first, _, rest = name.partition(" ")
+        if first.lower() in _STOP:  # "At Ostrander-Pell's" opens a sentence: not a name
+            name, at = rest, at + len(first) + 1
+        found.append((at, name))
+    spans = [(m.start(), m.end()) for m in _NAME.finditer(text)]
+    for match in _SINGLE_NAME.finditer(text):  # "in Grayhaven": one word, mid-sentence
+        inside = any(a <= match.start(1) < b for a, b in spans)
+        if not inside and match.group(1).lower() not in _STOP:
+            found.append((match.start(1), match.group(1)))
+    names: list[str] = []
+    for _, name in sorted(found):
+        if name and not any(name in n for n in names):
             names.append(name)
     return names[:MAX_CARRIED_NAMES]
 
@@ -74,6 +87,11 @@ def expand_query(question: str, history: Sequence[Turn]) -> str:
             count=1,
         )
         return f"{question} {' '.join(names[:1])}".strip()
+    if names and _POSSESSIVE.search(question):
+        # "Who is its project director?" after "The Halvorsen-Brisk Joint Venture, ...":
+        # "Who is The Halvorsen-Brisk Joint Venture's project director?"
+        name = names.pop(0)
+        return _POSSESSIVE.sub(lambda m: name + "'s", question, count=1)
     lowered = question.lower()
     carried = names + [w for w in content_words(previous.question) if w.lower() not in lowered]
     return f"{question} {' '.join(carried)}".strip() if carried else question

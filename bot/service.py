@@ -21,7 +21,7 @@ from bot import news_answers as shapes
 from bot.abstain import AbstainRule
 from bot.answer import Answer, Citation, Retrieved, Turn
 from bot.errors import ConfigError
-from bot.extractive import Quote, choose_quotes, score_sentences
+from bot.extractive import Quote, age_not_given, choose_quotes, score_sentences
 from bot.followup import content_words, expand_query
 from bot.intent import Intent, read_intent
 from bot.question import clean_question
@@ -450,6 +450,9 @@ class DatelineService:
                     hits, [hits[r[1]].passage.article_id for r in reports], query
                 )
             terms, idf, rows = self._scored(query, hits)
+        if age_not_given(answer.question, [r[3] for r in rows]):
+            self._abstain(answer, hits)
+            return
         if intent.quantity or kind in ("why", "who_said", "latest"):
             rows = shapes.boosted(rows, hits, intent)
         quotes: list[Quote] = []

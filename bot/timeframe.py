@@ -68,7 +68,8 @@ _EVENT_BEFORE = re.compile(r"\b(?:the|a|an|its|their|his|her)\s*$", re.I)
 _RECENCY = re.compile(
     r"\b(latest|current(?:ly)?|now|still|so far|to date|most recent(?:ly)?|newest|"
     r"last(?! (?:week|month|year|\d+|\w+ (?:days?|weeks?|months?|years?))\b)|"
-    r"up to date|at present|presently|these days|as it stands|right now|nowadays)\b",
+    r"up to date|at present|presently|these days|as it stands|right now|nowadays|"
+    r"(?:is|are) (?:going|set|due|expected) to|will happen|what(?:'s| is) next|next step)\b",
     re.I,
 )
 _EARLIEST = re.compile(

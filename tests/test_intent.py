@@ -44,6 +44,8 @@ def test_timeline_questions(question):
         "What is the most recent estimate of the strike's cost?",
         "Is the Juniper Line still delayed?",
         "What was the Juniper Line's budget as of May 2023?",
+        "What is going to happen to the Grayhaven plant?",
+        "What's next for the strike?",
     ],
 )
 def test_latest_questions(question):
@@ -59,6 +61,8 @@ def test_latest_questions(question):
         "Give me the background on the data breach",
         "What's going on with the metro line?",
         "What happened at Vantelle last week?",
+        "What's in the agreement that ended the strike?",
+        "What are the terms of the settlement?",
     ],
 )
 def test_summary_questions(question):

@@ -15,6 +15,7 @@ import pytest
 
 import bot.news_answers as shapes
 from bot.answer import Answer
+from bot.extractive import age_not_given
 from tests.helpers import make_service, seed_home
 
 SEED_NOW = date(2026, 12, 2)
@@ -446,12 +447,6 @@ def test_abstains_on_what_no_report_states_about_the_storys_people(story):
     assert answer.citations == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="answers instead of abstaining: 'Transport minister Daniel Ferreby said the national "
-    'government would pay half of the bill. [1] "Eight months is wishful thinking for a bridge '
-    "this old,\" Arnaud said. [1]' (no article gives his age)",
-)
 def test_abstains_on_a_persons_age_no_report_gives(story):
     answer = ask(story, "How old is Daniel Ferreby?", STORY_NOW)
     assert answer.abstained
@@ -491,3 +486,17 @@ def test_counted_words_stop_at_the_verb():
         "recor",
     }
     assert shapes.counted_words("Why did the talks fail?") == set()
+
+
+@pytest.mark.parametrize(
+    ("question", "sentences", "missing"),
+    [
+        ("How old is Korvath?", ["Korvath, 60, was taken into custody."], False),
+        ("How old was Irene Dalgaard?", ["Korvath, 60, was taken into custody."], True),
+        ("How old is the bridge?", ["The 54-year-old bridge closed."], False),
+        ("What is Ana Pell's age?", ["Ana Pell, aged 41, said so."], False),
+        ("Where is Korvath?", ["Korvath is in prison."], False),
+    ],
+)
+def test_age_not_given_needs_an_age_of_the_person_asked(question, sentences, missing):
+    assert age_not_given(question, sentences) is missing
