@@ -48,6 +48,11 @@ _PERSON = re.compile(r"\b(he|she|him|his|her)\b", re.I)
 _POSSESSIVE = re.compile(r"\b(its|their)\b", re.I)
 
 
+def refers_to_person(text: str) -> bool:
+    """Whether ``text`` refers back to a person ("he", "her successor")."""
+    return bool(_PERSON.search(text))
+
+
 def answer_names(answer: str) -> list[str]:
     """The names an earlier answer gave (people, places, organisations), first first."""
     text = _ANSWER_FURNITURE.sub(" ", answer)

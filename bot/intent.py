@@ -65,7 +65,8 @@ _COUNT = re.compile(
 _QUANTITY = re.compile(
     r"\b(how (?:many|much|large|big|high|long)|cost|costs|number|toll|count|offer|estimate|"
     r"budget|size|figure|price|total|amount|rate|fine|package|pay|rise|sentence|tally|"
-    r"lots|bribes|reports|cases|deaths)\b",
+    r"lots|bribes|reports|cases|deaths|gr[eo]w|grown|rise|rose|risen|climb(?:ed)?|"
+    r"increase[sd]?|fall|fell|drop(?:ped)?|widen(?:ed)?|expand(?:ed)?|shr[iau]nk)\b",
     re.I,
 )
 # "What is <Name>'s annual salary as...", "Which manufacturer built...": the attribute asked.

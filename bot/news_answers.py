@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.extractive import Quote, _same_fact, _trim
-from bot.followup import content_words
+from bot.followup import answer_names, content_words, refers_to_person
 from bot.intent import Intent
 from bot.timeframe import TimeFrame, long_date
 from retrieval.models import Hit
@@ -279,7 +279,10 @@ def timeline(
     parts = [p for p in _WHEN_SPLIT.split(question) if re.search(r"\bwhen\b", p, re.I)]
     if len(parts) > 1:
         chosen = []
-        for part in parts:
+        names = answer_names(question)
+        for part in parts:  # "..., and when was his successor named": with the person's name
+            if refers_to_person(part):
+                part = " ".join([part.strip(" ,"), *(n for n in names if n not in part)])
             best = rescore(part)
             if best:
                 chosen.append(best[0])

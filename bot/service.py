@@ -354,7 +354,7 @@ class DatelineService:
                 answer, answerer, resolved, hits[:k], history, on_token, frame, search_query
             )
         else:
-            self._answer_extractive(answer, search_query, hits, frame, intent, k)
+            self._answer_extractive(answer, search_query, hits, frame, intent, k, filters)
         done = time.perf_counter()
         answer.timings_ms = {
             "llm_setup": (set_up_at - started) * 1000,
@@ -431,8 +431,10 @@ class DatelineService:
         frame: TimeFrame,
         intent: Intent,
         k: int | None = None,
+        filters: Filters | None = None,
     ) -> None:
         question = query.text
+        filters = filters or Filters().up_to(frame.now)
         settings = self.settings.answer
         hits = list(hits)
         more = bool(_MORE.search(answer.question))
@@ -464,7 +466,7 @@ class DatelineService:
                 hits,
                 keep,
                 max_words,
-                lambda part: shapes.boosted(self._scored(Query(part), hits)[2], hits, intent),
+                lambda part: self._rescore_part(part, hits, intent, k or settings.k, filters),
             )
             joiner = "\n"
         elif kind == "summary":
@@ -499,6 +501,16 @@ class DatelineService:
             self._abstain(answer, hits)
             return
         self._render(answer, quotes, hits, joiner)
+
+    def _rescore_part(self, part: str, hits: list[Hit], intent: Intent, k: int, filters: Filters):
+        """Rows for one part of a several-event question ("when did X resign, and when
+        was ... confirmed"), its own best passages first added to ``hits``."""
+        query = self._query(part)
+        have = {h.passage.id for h in hits}
+        with self._search_lock:
+            found = self.searcher.search(query, k, filters)
+        hits.extend(h for h in found if h.passage.id not in have)
+        return shapes.boosted(self._scored(query, hits)[2], hits, intent)
 
     def _render(self, answer: Answer, quotes: Sequence[Quote], hits: Sequence[Hit], joiner: str):
         """Write ``quotes`` into ``answer`` as text with ``[n]`` markers and citations."""
