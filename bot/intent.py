@@ -34,7 +34,7 @@ _WHY = re.compile(
 )
 _SAID = re.compile(
     r"\b(?:what|how) (?:did|does|has|had|do) (?P<who>.+?) (?:say|said|tell|told|testify|"
-    r"testified|describe|respond|react|warn|argue|claim|write)\b|"
+    r"testified|describe|respond|react|warn|argue|claim|write|announce|promise|pledge)\b|"
     r"\bwhat (?:was|were) (?P<who2>.+?)'s (?:words|comments?|remarks?|response|reaction)\b",
     re.I,
 )
@@ -55,7 +55,8 @@ _DANGLING = re.compile(
 # The words of "what did X say" that ask for a quote, not for a topic.
 _SAY_WORDS = re.compile(
     r"\b(?:what|how|did|does|do|has|had|say|said|says|tell|told|testify|testified|describe|"
-    r"respond|react|warn|argue|claim|write|words|comments?|remarks?|response|reaction)\b",
+    r"respond|react|warn|argue|claim|write|announce|promise|pledge|words|comments?|remarks?|"
+    r"response|reaction)\b",
     re.I,
 )
 _COUNT = re.compile(
