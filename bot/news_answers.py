@@ -72,6 +72,7 @@ _SPEECH = re.compile(
     re.I,
 )
 _QUOTE_MARK = re.compile(r"[\"“”]")
+_OPENS_QUOTE = re.compile(r"\s*[\"“]")
 _CORRECTION = re.compile(r"\b(correct(?:ed|ion|s)|revised|clarif(?:y|ied|ication))\b", re.I)
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _FIGURE = re.compile(
@@ -591,6 +592,52 @@ def conflicting(
         if abs(other_day - day) <= SAME_REPORT_DAYS and numbers and not numbers & mine:
             return [_quote(hits, row, terms, max_words, _lead(hit))]
     return []
+
+
+def whole_quotes(quotes: Sequence[Quote], hits: Sequence[Hit], max_words: int) -> list[Quote]:
+    """``quotes`` with a quotation that goes on past the sentence quoted kept whole: the
+    sentences that follow while the quotation is open (an opening mark not yet closed), or
+    a quote right after an attributed one that names no other speaker (news gives the
+    speaker once), up to ``max_words``."""
+    out = []
+    for q in quotes:
+        sentences = _sentences_from(hits, q.hit, q.sentence)
+        text, j = q.text, 0
+        while j + 1 < len(sentences) and len(text.split()) < max_words:
+            following = sentences[j + 1]
+            open_mark = len(_QUOTE_MARK.findall(text)) % 2 == 1
+            opens_next = _OPENS_QUOTE.match(following) and not _SPEECH.search(following)
+            if not (open_mark or (opens_next and _SPEECH.search(text))):
+                break
+            if len((text + " " + following).split()) > max_words:
+                break
+            text, j = f"{text} {following}", j + 1
+            if not len(_QUOTE_MARK.findall(text)) % 2:
+                break
+        out.append(replace(q, text=text))
+    return out
+
+
+def _sentences_from(hits: Sequence[Hit], i: int, j: int) -> list[str]:
+    """Sentence ``j`` of hit ``i`` and those after it in the article, into the next passage
+    when it is among ``hits`` (passages overlap by a sentence or more)."""
+    passage = hits[i].passage
+    out = passage.sentence_texts()[j:]
+    nxt = next(
+        (
+            h.passage
+            for h in hits
+            if h.passage.article_id == passage.article_id
+            and h.passage.ordinal == passage.ordinal + 1
+        ),
+        None,
+    )
+    if nxt is not None:
+        more = nxt.sentence_texts()
+        last = out[-1] if out else ""
+        start = more.index(last) + 1 if last in more else 0
+        out += more[start:]
+    return out
 
 
 def with_lead(quotes: list[Quote], hits: Sequence[Hit]) -> list[Quote]:

@@ -491,6 +491,8 @@ class DatelineService:
                 max_words=max_words,
                 rows=rows,
             )
+        if kind == "who_said":
+            quotes = shapes.whole_quotes(quotes, hits, max_words)
         if quotes and intent.counts and kind in ("lookup", "latest"):
             counted = shapes.counted_words(question)
             others = shapes.conflicting(quotes[0], rows, hits, keep, max_words, counted)

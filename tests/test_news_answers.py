@@ -15,7 +15,8 @@ import pytest
 
 import bot.news_answers as shapes
 from bot.answer import Answer
-from bot.extractive import age_not_given
+from bot.extractive import Quote, age_not_given
+from retrieval.models import Hit, Passage
 from tests.helpers import make_service, seed_home
 
 SEED_NOW = date(2026, 12, 2)
@@ -500,3 +501,31 @@ def test_counted_words_stop_at_the_verb():
 )
 def test_age_not_given_needs_an_age_of_the_person_asked(question, sentences, missing):
     assert age_not_given(question, sentences) is missing
+
+
+def _passage(ordinal: int, sentences: list[str]) -> Hit:
+    text, spans = "", []
+    for s in sentences:
+        start = len(text) + (1 if text else 0)
+        text = f"{text} {s}" if text else s
+        spans.append((start, len(text)))
+    return Hit(Passage(f"a:{ordinal}", "a", ordinal, 0, len(text), text, sentences=tuple(spans)), 1)
+
+
+def test_a_quotation_that_goes_on_is_quoted_whole_across_passages():
+    said = '"It is high," said Dr Lalit Varghan, a hydrologist.'
+    more = '"What makes this flood different is the speed of the rise."'
+    hits = [
+        _passage(1, ["The river rose.", said]),
+        _passage(2, [said, more, "Residents, Tilvani officials said, were angry."]),
+    ]
+    [quote] = shapes.whole_quotes([Quote(0, 1, said, 1.0)], hits, 60)
+    assert quote.text == f"{said} {more}"
+
+
+def test_a_quote_naming_another_speaker_is_not_joined():
+    said = '"It is high," said Dr Lalit Varghan.'
+    other = '"It is not," said the minister.'
+    hits = [_passage(0, [said, other])]
+    [quote] = shapes.whole_quotes([Quote(0, 0, said, 1.0)], hits, 60)
+    assert quote.text == said
