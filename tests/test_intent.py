@@ -63,6 +63,7 @@ def test_latest_questions(question):
         "What happened at Vantelle last week?",
         "What's in the agreement that ended the strike?",
         "What are the terms of the settlement?",
+        "What is the current status of the class action?",
     ],
 )
 def test_summary_questions(question):
