@@ -43,6 +43,7 @@ _NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:of\s+|de\s+|van\s+)?[A-Z][\w'’-
 # What an answer says before its quote ("11 February 2025 (Meridian Wire): ") and its markers.
 _ANSWER_FURNITURE = re.compile(r"(?:As of )?[^:\n]{0,60}\([^)]{1,60}\):\s|\[\d+\]|^- ", re.M)
 MAX_CARRIED_NAMES = 3
+CARRIED_WITH_NAMES = 2
 _SINGLE_NAME = re.compile(r"(?<=[a-z,] )([A-Z][a-z][\w'’-]+)\b")
 _PERSON = re.compile(r"\b(he|she|him|his|her)\b", re.I)
 _POSSESSIVE = re.compile(r"\b(its|their)\b", re.I)
@@ -76,9 +77,9 @@ def answer_names(answer: str) -> list[str]:
 
 
 def expand_query(question: str, history: Sequence[Turn]) -> str:
-    """The search query for ``question``: for a follow-up, the names the previous answer
-    gave (who "he" or "that plant" is) and the previous question's content words (the
-    entities it was about) are carried along."""
+    """The search query for ``question``: for a follow-up, the first names the previous
+    answer gave (who "he" or "that plant" is) are carried along, or, when it gave none, the
+    previous question's content words (the entities it was about)."""
     if not history or not is_follow_up(question):
         return question
     previous = history[-1]
@@ -98,5 +99,9 @@ def expand_query(question: str, history: Sequence[Turn]) -> str:
         name = names.pop(0)
         return _POSSESSIVE.sub(lambda m: name + "'s", question, count=1)
     lowered = question.lower()
-    carried = names + [w for w in content_words(previous.question) if w.lower() not in lowered]
+    # The first names an answer gives say what "that plant" is; the earlier question's
+    # words only when it gave none (more words than that drown the question's own).
+    carried = names[:CARRIED_WITH_NAMES] or [
+        w for w in content_words(previous.question) if w.lower() not in lowered
+    ]
     return f"{question} {' '.join(carried)}".strip() if carried else question

@@ -19,8 +19,8 @@ Kind = str  # "timeline" | "latest" | "summary" | "why" | "who_said" | "lookup"
 
 _SUMMARY = re.compile(
     r"\b(what(?:'s| is| has)? (?:been )?happen(?:ed|ing)|what happened|(?:the )?background|"
-    r"what(?:'s| is) (?:the )?(?:(?:current|latest) )?(?:news|story|situation|state of play|status)|"
-    r"news (?:on|about)|"
+    r"what(?:'s| is) (?:the )?(?:(?:current|latest) )?"
+    r"(?:news|story|situation|state of play|status)|news (?:on|about)|"
     r"tell me about|summar(?:y|ise|ize)|overview|what do we know|catch me up|"
     r"what(?:'s| is) going on|update on|explain|what(?:'s| is| was) in|"
     r"what (?:are|were) the (?:terms|details|main points|key points)|"

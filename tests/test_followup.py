@@ -37,3 +37,20 @@ def test_a_question_that_stands_alone_is_kept():
     assert expand_query("Who chairs the Kaveli Basin Water Authority?", history) == (
         "Who chairs the Kaveli Basin Water Authority?"
     )
+
+
+def test_that_thing_carries_the_first_names_of_the_answer_not_the_old_question():
+    history = [
+        Turn(
+            "Where were the contaminated tablets made?",
+            "At Ostrander-Pell's plant in Grayhaven, about 30 miles north of Linden Harbor.",
+        )
+    ]
+    question = expand_query("What is going to happen to that plant?", history)
+    assert question == "What is going to happen to that plant? Ostrander-Pell's Grayhaven"
+
+
+def test_without_names_the_old_questions_words_are_carried():
+    history = [Turn("When did the dam's sluice gates open?", "on the night of july 13.")]
+    question = expand_query("Why then?", history)
+    assert question.startswith("Why then?") and "sluice" in question
