@@ -63,6 +63,25 @@ _ASKS_NAME = re.compile(
     r"builders?|suppliers?|investigators?|regulators?)\b|\bwhat (?:is|was) the name\b",
     re.I,
 )
+# Questions whose answer is an organisation, and the shape of an organisation's name:
+# capitalised words ending in a word that says what kind of body it is, or "X & Y".
+_ASKS_ORGANISATION = re.compile(
+    r"\b(?:which|what)\s+(?:(?:\w+\s+)?(?:company|companies|firms?|consortium|contractors?|"
+    r"manufacturers?|insurers?|banks?|suppliers?|builders?|consultancy))\b",
+    re.I,
+)
+_ORGANISATION_KINDS = frozenset(
+    "group construction services ltd limited inc llp partners holdings corporation corp company "
+    "consortium joint venture pharmaceuticals telecom industries engineering consulting "
+    "associates bank capital insurance infrastructure tunnelling civil systems technologies "
+    "motors airlines energy and".split()
+)
+_ORGANISATION = re.compile(
+    r"\b(?:[A-Z][\w'-]*\s+){0,3}(?:"
+    + "|".join(sorted((w.upper() if w == "llp" else w.title()) for w in _ORGANISATION_KINDS))
+    + r")\b|\b[A-Z][\w'-]+\s+(?:&|and)\s+[A-Z][\w'-]+\b"
+)
+_WORD = re.compile(r"[a-z][\w'-]*")
 # Capitalised words that are not names.
 _NOT_NAMES = frozenset(
     "a an the i it its this that these those he she they we his her their our in on at of for "
@@ -115,6 +134,10 @@ def _expected_bonus(question: str, sentence: str) -> float | None:
         if asks.search(question):
             found = has.search(sentence) if has is not None else _has_quantity(sentence)
             return 1.0 if found else 0.0
+    if _ASKS_ORGANISATION.search(question):
+        asked = names_in(question, asked=True) | _ORGANISATION_KINDS
+        found = [set(_WORD.findall(m.lower())) - asked for m in _ORGANISATION.findall(sentence)]
+        return 1.0 if any(found) else 0.0
     if _ASKS_NAME.search(question):
         return 1.0 if names_in(sentence) - names_in(question, asked=True) else 0.0
     return None

@@ -57,3 +57,16 @@ def test_a_cause_after_the_event_counts_fully():
     assert _cause_bonus(weak, stems) == CAUSE_BONUS / 2
     assert _cause_bonus(elsewhere, stems) == CAUSE_BONUS / 2
     assert _cause_bonus("The heart failure drug went on sale in March.", stems) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        ("Which company paid the bribes?", "Deltamar Construction paid them.", 1.0),
+        ("Which company paid the bribes?", "The Court of Appeal cut the sentence.", 0.0),
+        ("Which firm led the inquiry?", "The engineers Arlen & Voss led it.", 1.0),
+        ("Which firm investigated Vantelle?", "Vantelle Telecom said it was hacked.", 0.0),
+    ],
+)
+def test_an_organisation_question_expects_an_organisations_name(question, sentence, expected):
+    assert _expected_bonus(question, sentence) == expected
