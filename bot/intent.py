@@ -69,6 +69,12 @@ _QUANTITY = re.compile(
     r"lots|bribes|reports|cases|deaths)\b",
     re.I,
 )
+# In a timeline ("how did the recall grow"), a change in size asks for the figures.
+_GROWTH = re.compile(
+    r"\b(grow|grew|grown|rise|rose|risen|increase[sd]?|climb(?:ed)?|fall|fell|fallen|drop(?:ped)?|"
+    r"shr[iau]nk|expand(?:ed)?|widen(?:ed)?|escalate[sd]?|balloon(?:ed)?)\b",
+    re.I,
+)
 # "What is <Name>'s annual salary as...", "Which manufacturer built...": the attribute asked.
 _ATTRIBUTE = (
     re.compile(
@@ -104,6 +110,7 @@ class Intent:
     yes_no: bool = False
     quantity: bool = False
     attribute: str | None = None
+    growth: bool = False
 
 
 def asked_attribute(question: str) -> str | None:
@@ -155,6 +162,7 @@ def read_intent(question: str, frame: TimeFrame) -> Intent:
     topic = topic_of(question, frame)
     if speaker:
         topic = " ".join(_SAY_WORDS.sub(" ", topic).split())
+    growth = kind == "timeline" and bool(_GROWTH.search(question))
     broad = not content_words(topic)  # "What happened in March 2021?": only a time
     return Intent(
         kind=kind,
@@ -163,6 +171,7 @@ def read_intent(question: str, frame: TimeFrame) -> Intent:
         speaker=speaker,
         counts=bool(_COUNT.search(question)),
         yes_no=bool(_YES_NO.search(question)),
-        quantity=bool(_QUANTITY.search(question)),
+        quantity=bool(_QUANTITY.search(question) or growth),
         attribute=asked_attribute(question),
+        growth=growth,
     )

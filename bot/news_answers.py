@@ -66,6 +66,14 @@ _UPDATE = re.compile(
     r"suspended|sentenced|resumed|rais(?:ed|ing)|increas(?:ed|ing))\b",
     re.I,
 )
+# A sentence that says something changed in size ("widened its recall to 164 lots").
+_RESIZED = re.compile(
+    r"\b(widen(?:ed|s|ing)?|expand(?:ed|s|ing)?|gr[eo]w(?:n|s|ing)?|r[io]s(?:e|en|es|ing)|"
+    r"rais(?:ed|es|ing)|increas(?:ed|es|ing)|climb(?:ed|s|ing)|doubl(?:ed|es|ing)|"
+    r"tripl(?:ed|es|ing)|cut(?:s|ting)?|reduc(?:ed|es|ing)|lower(?:ed|s|ing)|f[ae]ll(?:en|s|ing)?|"
+    r"dropp(?:ed|ing)|shr[au]nk|extend(?:ed|s|ing)|escalat(?:ed|es|ing))\b",
+    re.I,
+)
 _SPEECH = re.compile(
     r"\b(said|says|told|tells|added|warned|argued|insisted|promised|pledged|announced|"
     r"testified|described|called|urged|according to)\b",
@@ -508,6 +516,8 @@ def boosted(rows: Sequence[Row], hits: Sequence[Hit], intent: Intent) -> list[Ro
         if intent.quantity and intent.kind in ("timeline", "latest", "lookup"):
             bonus = FIGURE_BONUS if _FIGURE.search(sentence) else 0.0
         if intent.kind == "latest" and _UPDATE.search(sentence):
+            bonus += UPDATE_BONUS
+        if intent.growth and _RESIZED.search(sentence):
             bonus += UPDATE_BONUS
         if intent.kind == "why":
             bonus = _cause_bonus(sentence, stems)

@@ -231,3 +231,19 @@ def test_a_question_of_only_intent_words_is_searched_as_asked():
 )
 def test_asked_attribute(question, attribute):
     assert intent(question).attribute == attribute
+
+
+@pytest.mark.parametrize(
+    ("question", "growth"),
+    [
+        ("How did the Cardivexa recall grow over July?", True),
+        ("How has the death toll risen since the floods began?", True),
+        ("Why did the Cardivexa recall grow?", False),  # a why question
+        ("How has Vantelle's count of affected customers changed?", False),
+    ],
+)
+def test_a_change_in_size_asks_a_timeline_for_figures(question, growth):
+    asked = intent(question)
+    assert asked.growth is growth
+    if growth:
+        assert asked.quantity

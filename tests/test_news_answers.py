@@ -529,3 +529,18 @@ def test_a_quote_naming_another_speaker_is_not_joined():
     hits = [_passage(0, [said, other])]
     [quote] = shapes.whole_quotes([Quote(0, 0, said, 1.0)], hits, 60)
     assert quote.text == said
+
+
+def test_a_growth_timeline_prefers_the_sentence_that_says_the_size_changed():
+    from bot.intent import read_intent
+    from bot.timeframe import read_time
+
+    question = "How did the recall grow in July 2023?"
+    intent = read_intent(question, read_time(question, date(2024, 1, 1)))
+    assert intent.kind == "timeline" and intent.growth and intent.quantity
+    hits = [_passage(0, ["Injury reports stand at 61.", "The recall was widened to 164 lots."])]
+    rows = [
+        (1.0, 0, 0, "Injury reports stand at 61."),
+        (0.95, 0, 1, "The recall was widened to 164 lots."),
+    ]
+    assert shapes.boosted(rows, hits, intent)[0][3] == "The recall was widened to 164 lots."
