@@ -82,6 +82,11 @@ _SPEECH = re.compile(
 _QUOTE_MARK = re.compile(r"[\"“”]")
 _OPENS_QUOTE = re.compile(r"\s*[\"“]")
 _CORRECTION = re.compile(r"\b(correct(?:ed|ion|s)|revised|clarif(?:y|ied|ication))\b", re.I)
+_CORRECTION_NOTE = re.compile(
+    r"^\W*(?:correction|clarification)\b|\ban earlier version of this (?:article|story|report)\b",
+    re.I,
+)
+CORRECTION_WORDS = 30
 _NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _FIGURE = re.compile(
     r"\b\d[\d,.]*\b|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
@@ -625,6 +630,20 @@ def whole_quotes(quotes: Sequence[Quote], hits: Sequence[Hit], max_words: int) -
             if not len(_QUOTE_MARK.findall(text)) % 2:
                 break
         out.append(replace(q, text=text))
+    return out
+
+
+def whole_corrections(quotes: Sequence[Quote], hits: Sequence[Hit]) -> list[Quote]:
+    """``quotes`` with a correction note kept whole: "An earlier version of this article
+    misstated the date as 2 March" says what was wrong, and the sentence after it what is
+    right ("Claims open on 2 April")."""
+    out = []
+    for q in quotes:
+        if _CORRECTION_NOTE.search(q.text):
+            following = _sentences_from(hits, q.hit, q.sentence)[1:2]
+            if following and len(following[0].split()) <= CORRECTION_WORDS:
+                q = replace(q, text=f"{q.text} {following[0]}")
+        out.append(q)
     return out
 
 

@@ -493,6 +493,7 @@ class DatelineService:
             )
         if kind == "who_said":
             quotes = shapes.whole_quotes(quotes, hits, max_words)
+        quotes = shapes.whole_corrections(quotes, hits)
         if quotes and intent.counts and kind in ("lookup", "latest"):
             counted = shapes.counted_words(question)
             others = shapes.conflicting(quotes[0], rows, hits, keep, max_words, counted)

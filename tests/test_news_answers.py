@@ -544,3 +544,12 @@ def test_a_growth_timeline_prefers_the_sentence_that_says_the_size_changed():
         (0.95, 0, 1, "The recall was widened to 164 lots."),
     ]
     assert shapes.boosted(rows, hits, intent)[0][3] == "The recall was widened to 164 lots."
+
+
+def test_a_correction_note_is_quoted_with_the_corrected_fact():
+    note = "Correction: An earlier version of this article misstated the date as 2 March."
+    hits = [_passage(0, ["The fund opens soon.", note, "Claims open on 2 April."])]
+    [quote] = shapes.whole_corrections([Quote(0, 1, note, 1.0)], hits)
+    assert quote.text == f"{note} Claims open on 2 April."
+    [plain] = shapes.whole_corrections([Quote(0, 0, "The fund opens soon.", 1.0)], hits)
+    assert plain.text == "The fund opens soon."
