@@ -39,10 +39,11 @@ CAUSE_BONUS = 0.15
 QUOTE_BONUS = 0.25
 MAX_TIMELINE_LINES = 8
 MAX_SUMMARY_REPORTS = 4
-SUMMARY_WORDS = 220
+SUMMARY_WORDS = 260
 LEAD_BONUS = 0.1
 SUMMARY_RECENCY = 0.8
 SUMMARY_REDUNDANCY = 0.3
+SUMMARY_QUOTE_PENALTY = 0.3
 WHY_LOOKAHEAD = 3
 WHY_FLOOR = 0.7
 SAME_REPORT_DAYS = 2
@@ -363,7 +364,8 @@ def summary(
     relevance to the question (against the best report), plus the freshness of its report
     (the newest report holds the story's current state), a report's lead (news leads are
     written to summarize) and a figure; minus its likeness to the sentences already picked,
-    so an older version of a fact already given is left out.
+    so an older version of a fact already given is left out, and minus a penalty when it
+    opens with a direct quotation (a summary reports facts; quotes are colour).
 
     ``reports`` are :func:`summary_reports`; ``leads`` maps an article id to (hit index,
     sentence index, lead sentence) for those whose first passage is among ``hits``.
@@ -388,6 +390,7 @@ def summary(
         + SUMMARY_RECENCY * fresh[hits[i].passage.article_id]
         + (LEAD_BONUS if (i, j) in lead_at else 0.0)
         + (FIGURE_BONUS if _FIGURE.search(text) else 0.0)
+        - (SUMMARY_QUOTE_PENALTY if _OPENS_QUOTE.match(text) else 0.0)
         for score, i, j, text in candidates
     ]
     picked: list[int] = []
