@@ -46,15 +46,32 @@ SUMMARY_REDUNDANCY = 0.3
 SUMMARY_QUOTE_PENALTY = 0.3
 WHY_LOOKAHEAD = 3
 WHY_FLOOR = 0.7
+WHY_WIDER_FLOOR = 0.6
 SAME_REPORT_DAYS = 2
 
+# "due to" before a verb says when something is planned ("due to open"), not why.
+_SCHEDULED = (
+    "be open start begin close finish end report resume run take arrive expire meet vote return "
+    "launch sign appear hold testify give make come go visit publish rule decide announce deliver "
+    "complete receive face stand retire leave step present submit travel speak sit hear enter "
+    "reopen lift"
+).split()
 # Words that state a cause. "after", "following" and "since" often only say when, so
 # they count for less.
 _CAUSE = re.compile(
-    r"\b(because|due to|owing to|as a result|result(?:ed)? of|caused|cause[sd]?|blam(?:e|ed|es)|"
+    r"\b(because|due to(?! (?:" + "|".join(_SCHEDULED) + r")\b)|owing to|as a result|"
+    r"result(?:ed)? of|caused|cause[sd]?|blam(?:e|ed|es)|"
     r"the reason|reasons?|led to|so that|in order to|citing|cited|came from|"
     r"triggered|prompted|attributed|stemm(?:ed|ing) from|had to|was needed|needed to|"
     r"traced to|faulty|found that|concluded|(?:after|when) (?:tests|an? \w+) found)\b",
+    re.I,
+)
+# A sentence that says the cause is not known yet states none ("too early to speculate
+# about the cause"): early reports say so, later ones give the cause.
+_NO_CAUSE = re.compile(
+    r"\b(too early to (?:say|speculate|tell|know)|(?:not|yet to be|still being|has not been|"
+    r"have not been) (?:known|determined|established|explained|identified)|unclear|"
+    r"under investigation|unknown|no (?:immediate )?explanation|declined to speculate)\b",
     re.I,
 )
 _WEAK_CAUSE = re.compile(r"\b(after|following|since)\b(?! (?:the )?(?:\d|first|last|then))", re.I)
@@ -470,7 +487,7 @@ def why(rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: in
         return []
     top = rows[0]
     quotes = [_quote(hits, top, terms, max_words, "")]
-    if _CAUSE.search(top[3]) and len(rows) > 1 and rows[1][0] >= ON_TOPIC * top[0]:
+    if states_cause(top[3]) and len(rows) > 1 and rows[1][0] >= ON_TOPIC * top[0]:
         second = rows[1]
         if second[3] != top[3]:
             quotes.append(_quote(hits, second, terms, max_words, ""))
@@ -478,10 +495,10 @@ def why(rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: in
     sentences = hits[top[1]].passage.sentence_texts()
     following = list(range(top[2] + 1, min(top[2] + 1 + WHY_LOOKAHEAD, len(sentences))))
     for k in following:
-        if _CAUSE.search(sentences[k]):
+        if states_cause(sentences[k]):
             quotes.append(_quote(hits, (top[0], top[1], k, sentences[k]), terms, max_words, ""))
             return quotes
-    causes = [r for r in rows[1:] if r[0] >= WHY_FLOOR * top[0] and _CAUSE.search(r[3])]
+    causes = [r for r in rows[1:] if r[0] >= WHY_FLOOR * top[0] and states_cause(r[3])]
     if causes and causes[0][3] != top[3]:  # the cause, stated elsewhere in the reports read
         quotes.append(_quote(hits, causes[0], terms, max_words, ""))
         return quotes
@@ -491,10 +508,37 @@ def why(rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: in
     return quotes
 
 
+def hints_cause(sentence: str) -> bool:
+    """Whether ``sentence`` has any cause word, even one that may only say when ("after")."""
+    return states_cause(sentence) or bool(_WEAK_CAUSE.search(sentence))
+
+
+def cause_quote(
+    rows: Sequence[Row], hits: Sequence[Hit], terms: set[str], max_words: int
+) -> Quote | None:
+    """The best sentence that states a cause, scoring at least ``WHY_WIDER_FLOOR`` of the
+    best row; None when there is none."""
+    if not rows:
+        return None
+    for row in rows:
+        if row[0] < WHY_WIDER_FLOOR * rows[0][0]:
+            break
+        if states_cause(row[3]):
+            return _quote(hits, row, terms, max_words, "")
+    return None
+
+
+def states_cause(sentence: str) -> bool:
+    """Whether ``sentence`` has a cause word and does not say the cause is unknown."""
+    return bool(_CAUSE.search(sentence)) and not _NO_CAUSE.search(sentence)
+
+
 def _cause_bonus(sentence: str, stems: set[str]) -> float:
     """``CAUSE_BONUS`` for a sentence that states a cause after naming the event asked about
     ("recalled 118 lots after tests found an impurity"), half of it for a cause word alone
     or a word that may only say when."""
+    if _NO_CAUSE.search(sentence):
+        return 0.0
     strong = _CAUSE.search(sentence)
     cue = strong or _WEAK_CAUSE.search(sentence)
     if not cue:

@@ -476,6 +476,13 @@ class DatelineService:
             quotes = shapes.latest(rows, hits, keep, max_words)
         elif kind == "why":
             quotes = shapes.why(rows, hits, keep, max_words)
+            if quotes and not any(shapes.hints_cause(q.text) for q in quotes):
+                # Early reports often say the cause is not known yet; a later report, further
+                # down the results, may give it.
+                rows = self._rescore_part(query.text, hits, intent, WIDE_K, filters)
+                cause = shapes.cause_quote(rows, hits, keep, max_words)
+                if cause is not None and cause.text != quotes[0].text:
+                    quotes = [quotes[0], cause]
         elif frame.earliest and kind == "lookup":
             quotes = shapes.earliest(rows, hits, keep, max_words)
         if not quotes:

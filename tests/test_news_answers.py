@@ -557,3 +557,29 @@ def test_a_correction_note_is_quoted_with_the_corrected_fact():
     assert quote.text == f"{note} Claims open on 2 April."
     [plain] = shapes.whole_corrections([Quote(0, 0, "The fund opens soon.", 1.0)], hits)
     assert plain.text == "The fund opens soon."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "states"),
+    [
+        ("The report found that water from a culvert had saturated the ground.", True),
+        ("The closure was due to heavy rain.", True),
+        ('Brenner said it was "too early to speculate" about the cause.', False),
+        ("The cause of the fire is still unknown.", False),
+        ("The line is due to open in December.", False),
+        ("Novosel is due to testify next week.", False),
+    ],
+)
+def test_a_cause_unknown_or_a_due_date_states_no_cause(sentence, states):
+    assert shapes.states_cause(sentence) is states
+
+
+def test_the_cause_is_taken_from_rows_further_down_when_it_scores_enough():
+    event = "The tunnel collapsed late on Thursday."
+    unknown = 'Brenner said it was "too early to speculate" about the cause.'
+    cause = "The report found that water from a culvert had saturated the ground."
+    hits = [_passage(0, [event, unknown]), _passage(1, [cause])]
+    assert not shapes.hints_cause(event) and not shapes.states_cause(unknown)
+    rows = [(1.0, 0, 0, event), (0.9, 0, 1, unknown), (0.65, 1, 0, cause)]
+    assert shapes.cause_quote(rows, hits, set(), 60).text == cause
+    assert shapes.cause_quote([(1.0, 0, 0, event), (0.5, 1, 0, cause)], hits, set(), 60) is None
