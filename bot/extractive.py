@@ -82,6 +82,12 @@ _ORGANISATION = re.compile(
     + r")\b|\b[A-Z][\w'-]+\s+(?:&|and)\s+[A-Z][\w'-]+\b"
 )
 _WORD = re.compile(r"[a-z][\w'-]*")
+# "Who is the joint venture's project director?": the role whose holder is asked for.
+_ASKS_ROLE = re.compile(
+    r"\b[Ww]ho (?:is|was|are|were) (?:(?:the|its|their|his|her) )?(?:[^?]*?'s )?"
+    r"(?P<role>[a-z][\w-]*(?: [a-z][\w-]*){0,2}?)"
+    r"(?=(?:\s+(?:now|currently|today|then))?\s*(?:\?|$|\b(?:of|at|for|in|on)\b))"
+)
 # Capitalised words that are not names.
 _NOT_NAMES = frozenset(
     "a an the i it its this that these those he she they we his her their our in on at of for "
@@ -139,7 +145,12 @@ def _expected_bonus(question: str, sentence: str) -> float | None:
         found = [set(_WORD.findall(m.lower())) - asked for m in _ORGANISATION.findall(sentence)]
         return 1.0 if any(found) else 0.0
     if _ASKS_NAME.search(question):
-        return 1.0 if names_in(sentence) - names_in(question, asked=True) else 0.0
+        if not names_in(sentence) - names_in(question, asked=True):
+            return 0.0
+        role = _ASKS_ROLE.search(question)  # a name, and the role asked about beside it
+        if role and not all(w in sentence.lower() for w in role["role"].split()):
+            return 0.0
+        return 1.0
     return None
 
 

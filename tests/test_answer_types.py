@@ -70,3 +70,16 @@ def test_a_cause_after_the_event_counts_fully():
 )
 def test_an_organisation_question_expects_an_organisations_name(question, sentence, expected):
     assert _expected_bonus(question, sentence) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Lukas Brenner, the joint venture's project director, said it would open.", 1.0),
+        ("Project director Lukas Brenner said it was too early to speculate.", 1.0),
+        ("The Serravel Metropolitan Transit Authority awarded the contract.", 0.0),
+    ],
+)
+def test_a_who_is_question_expects_the_role_asked_about_beside_a_name(sentence, expected):
+    question = "Who is the Halvorsen-Brisk Joint Venture's project director?"
+    assert _expected_bonus(question, sentence) == expected
