@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -42,11 +43,47 @@ _ARTICLE_FIELDS = (
     "ingested_at",
 )
 _BATCH = 1000
+# Decoded passages kept between questions (about 10 KB each).
+PASSAGE_CACHE_SIZE = 20_000
 # Seconds to wait for a Chroma server's answer; connecting gives up sooner.
 DEFAULT_SERVER_TIMEOUT = 30.0
 _CONNECT_TIMEOUT = 3.0
 # Tables every Chroma SQLite database has; a database without them belongs to something else.
 _CHROMA_TABLES = {"collections", "migrations"}
+
+
+class PassageCache:
+    """Decoded passages by id, kept between questions (decoding a passage's metadata and
+    sentence vectors costs more than the search itself). Emptied when the index's
+    generation changes, so a passage another process deleted or replaced is not served;
+    bounded, oldest entries dropped first."""
+
+    def __init__(self, size: int = PASSAGE_CACHE_SIZE):
+        self.size = size
+        self._items: OrderedDict[str, StoredPassage] = OrderedDict()
+        self._generation: str | None = None
+
+    def observe(self, generation: str) -> None:
+        """Note the index's generation; a new one empties the cache."""
+        if generation != self._generation:
+            self._items = OrderedDict()
+            self._generation = generation
+
+    def clear(self) -> None:
+        """Forget every passage (the index was written to)."""
+        self._items = OrderedDict()
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, StoredPassage]:
+        """The cached passages among ``ids``."""
+        items = self._items
+        return {pid: items[pid] for pid in ids if pid in items}
+
+    def put(self, pid: str, stored: StoredPassage) -> None:
+        """Keep ``stored`` (without its per-query similarity)."""
+        items = self._items
+        items[pid] = replace(stored, similarity=None)
+        while len(items) > self.size:
+            items.popitem(last=False)
 
 
 def _clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +186,7 @@ class ChromaStore:
         self._passages = None
         self._articles = None
         self._lock = threading.Lock()
+        self._cache = PassageCache()
 
     @property
     def location(self) -> str:
@@ -283,7 +321,9 @@ class ChromaStore:
         """A token that changes whenever the passages change."""
         passages, _ = self._collections()
         fresh = self._call(self._client.get_collection, passages.name, embedding_function=None)
-        return str((fresh.metadata or {}).get("generation", ""))
+        generation = str((fresh.metadata or {}).get("generation", ""))
+        self._cache.observe(generation)
+        return generation
 
     def bump_generation(self) -> str:
         """Mark the passages as changed; returns the new generation."""
@@ -293,6 +333,7 @@ class ChromaStore:
         """Set the passages' generation token (a no-op ingest puts the old one back)."""
         passages, _ = self._collections()
         self._call(passages.modify, metadata={"generation": generation})
+        self._cache.observe(generation)
         return generation
 
     # -- passages ---------------------------------------------------------------------------
@@ -314,6 +355,7 @@ class ChromaStore:
         ``content_hashes[i]`` is the hash of the article text ``passages[i]`` was cut from.
         """
         col, _ = self._collections()
+        self._cache.clear()
         for i in range(0, len(passages), _BATCH):
             chunk = passages[i : i + _BATCH]
             metas = []
@@ -340,6 +382,7 @@ class ChromaStore:
         where: dict[str, Any] = {"article_id": article_id}
         if keep_hash is not None:
             where = {"$and": [where, {"content_hash": {"$ne": keep_hash}}]}
+        self._cache.clear()
         self._call(col.delete, where=where)
 
     def nearest_passages(
@@ -361,23 +404,19 @@ class ChromaStore:
             query_embeddings=[np.asarray(vector, dtype=np.float32)],
             n_results=n * (2 if filters.published_by else 1),
             where=where,
-            include=["documents", "metadatas", "distances"],
+            include=["distances"],
         )
+        ids, distances = res["ids"][0], res["distances"][0]
+        stored = self.get_passages(ids)  # from the cache; one more round trip for the rest
         out = []
-        for pid, doc, meta, dist in zip(
-            res["ids"][0],
-            res["documents"][0],
-            res["metadatas"][0],
-            res["distances"][0],
-            strict=True,
-        ):
-            if meta is None or doc is None:
+        for pid, dist in zip(ids, distances, strict=True):
+            sp = stored.get(pid)
+            if sp is None:
                 continue  # a passage another process deleted
-            stored = _stored(pid, doc, meta, sim=1.0 - float(dist))
-            p = stored.passage
+            p = sp.passage
             if filters.published_by and not filters.accepts(p.source, p.published):
                 continue
-            out.append(stored)
+            out.append(replace(sp, similarity=1.0 - float(dist)))
         return out
 
     def article_passages(self, article_ids: list[str]) -> list[StoredPassage]:
@@ -415,16 +454,23 @@ class ChromaStore:
         """Passages by id (with their passage vectors when asked)."""
         if not ids:
             return {}
+        out = {} if embeddings else self._cache.get_many(ids)
+        missing = [pid for pid in dict.fromkeys(ids) if pid not in out]
+        if not missing:
+            return out
         col, _ = self._collections()
         include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
-        res = self._call(col.get, ids=list(ids), include=include)
+        res = self._call(col.get, ids=missing, include=include)
         vecs = res["embeddings"] if embeddings else [None] * len(res["ids"])
-        return {
-            pid: _stored(pid, doc, meta, emb=vec)
-            for pid, doc, meta, vec in zip(
-                res["ids"], res["documents"], res["metadatas"], vecs, strict=True
-            )
-        }
+        for pid, doc, meta, vec in zip(
+            res["ids"], res["documents"], res["metadatas"], vecs, strict=True
+        ):
+            if doc is None or meta is None:
+                continue
+            out[pid] = _stored(pid, doc, meta, emb=vec)
+            if not embeddings:
+                self._cache.put(pid, out[pid])
+        return out
 
     def passage_ids(self, batch: int = 20000) -> list[str]:
         """Every passage id, in pages."""
@@ -637,6 +683,7 @@ class ChromaStore:
             except Exception:  # noqa: S110 - already gone is fine
                 pass
         self._passages = self._articles = None
+        self._cache.clear()
 
     def _wipe_local(self) -> None:
         import contextlib

@@ -4,6 +4,7 @@ BM25 cache following changes made by another service instance."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from langchain_core.documents import Document
@@ -267,3 +268,30 @@ def test_bm25_index_from_token_ids_matches_bm25s():
     assert ours.vocab_dict == reference.vocab_dict  # both add the empty token
     for query in (["t0", "t5"], ["t42"], ["t1", "t1", "t250"], ["t299"]):
         np.testing.assert_allclose(ours.get_scores(query), reference.get_scores(query), rtol=1e-6)
+
+
+def test_warm_search_serves_passages_from_the_cache_with_the_same_results(service):
+    from retrieval.chroma_store import PassageCache
+
+    question = "Who is Hua Chunying?"
+    warm = service.search(question, k=5)
+    again = service.search(question, k=5)
+    cold = make_service(service.settings.home).search(question, k=5)
+    for hits in (again, cold):
+        assert [h.passage.id for h in hits] == [h.passage.id for h in warm]
+        assert [round(h.score, 6) for h in hits] == [round(h.score, 6) for h in warm]
+    assert service.store._cache.get_many([h.passage.id for h in warm]).keys() == {
+        h.passage.id for h in warm
+    }
+
+    stored = service.store.get_passages([warm[0].passage.id])[warm[0].passage.id]
+    cache = PassageCache(size=2)
+    cache.observe("g1")
+    for pid in "abc":
+        cache.put(pid, replace(stored, similarity=0.5))
+    assert list(cache.get_many("abc")) == ["b", "c"]  # bounded, oldest dropped
+    assert cache.get_many("c")["c"].similarity is None  # no per-query score kept
+    cache.observe("g1")
+    assert cache.get_many("c")
+    cache.observe("g2")  # another process wrote to the index
+    assert not cache.get_many("abc")
