@@ -29,6 +29,9 @@ TIMELINE_COHERENCE = 0.5
 LATEST_ON_TOPIC = 0.65
 RECENCY_WEIGHT = 0.3
 RECENCY_HALF_LIFE_DAYS = 30
+# Reports spread over a few days (a death toll updated daily) are told apart by days:
+# the half-life is at most this share of the span of the candidates' dates.
+SPAN_SHARE = 0.25
 LATEST_SECOND = 0.8
 UPDATE_BONUS = 0.1
 SUMMARY_ON_TOPIC = 0.6
@@ -257,15 +260,18 @@ def earliest(
 def _by_time(candidates: list[Row], hits: Sequence[Hit], newest: bool) -> Row:
     """The candidate with the best relevance (against the best) plus ``RECENCY_WEIGHT``
     times its freshness: 1 for the newest report (with ``newest=False`` the oldest),
-    halving every ``RECENCY_HALF_LIFE_DAYS`` before it; undated reports get nothing."""
+    halving every ``RECENCY_HALF_LIFE_DAYS`` before it, or sooner when the candidates
+    span only a few days (``SPAN_SHARE`` of the span); undated reports get nothing."""
     top = candidates[0][0] or 1.0
     days = [_days(hits[r[1]]) for r in candidates]
     known = [d for d in days if d is not None]
     edge = (max(known) if newest else min(known)) if known else 0
+    span = (max(known) - min(known)) if known else 0
+    half_life = min(RECENCY_HALF_LIFE_DAYS, max(1.0, SPAN_SHARE * span))
 
     def value(pair):
         row, day = pair
-        place = 0.5 ** (abs(edge - day) / RECENCY_HALF_LIFE_DAYS) if day is not None else 0.0
+        place = 0.5 ** (abs(edge - day) / half_life) if day is not None else 0.0
         return (row[0] / top + RECENCY_WEIGHT * place, bool(_CORRECTION.search(row[3])))
 
     return max(zip(candidates, days, strict=True), key=value)[0]

@@ -9,6 +9,7 @@ answer should be and names, in its reason, what comes back today.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
@@ -583,3 +584,15 @@ def test_the_cause_is_taken_from_rows_further_down_when_it_scores_enough():
     rows = [(1.0, 0, 0, event), (0.9, 0, 1, unknown), (0.65, 1, 0, cause)]
     assert shapes.cause_quote(rows, hits, set(), 60).text == cause
     assert shapes.cause_quote([(1.0, 0, 0, event), (0.5, 1, 0, cause)], hits, set(), 60) is None
+
+
+def test_reports_a_few_days_apart_are_told_apart_by_their_days():
+    def report(aid: str, published: str) -> Hit:
+        text = "The death toll rose."
+        return Hit(Passage(f"{aid}:0", aid, 0, 0, len(text), text, published=published), 1)
+
+    hits = [report("old", "2024-07-15"), report("new", "2024-07-18")]
+    rows = [(1.0, 0, 0, "12 people died."), (0.75, 1, 0, "34 people died.")]
+    assert shapes._by_time(rows, hits, newest=True)[3] == "34 people died."  # 3 days newer
+    hits[1].passage = replace(hits[1].passage, published="2024-01-18")
+    assert shapes._by_time(rows, hits, newest=False)[3] == "34 people died."  # the oldest
