@@ -95,6 +95,15 @@ _RESIZED = re.compile(
     r"dropp(?:ed|ing)|shr[au]nk|extend(?:ed|s|ing)|escalat(?:ed|es|ing))\b",
     re.I,
 )
+_SPEECH_VERBS = (
+    "said|says|told|tells|added|wrote|warned|argued|insisted|promised|pledged|announced|"
+    "testified|described|called|urged"
+)
+# Who a sentence says is speaking: "said chief executive Priya Namdev", "Namdev said".
+_SPEAKER = re.compile(
+    r"\bsaid\s+(?:[a-z][\w.'’-]*\s+){0,4}?(?:[A-Z][\w.'’-]+\s+)*(?P<a>[A-Z][\w'’-]+)\b|"
+    r"\b(?P<b>[A-Z][\w'’-]+)\s+(?:said|says|added|told)\b"
+)
 _SPEECH = re.compile(
     r"\b(said|says|told|tells|added|warned|argued|insisted|promised|pledged|announced|"
     r"testified|described|called|urged|according to)\b",
@@ -585,12 +594,30 @@ def boosted(rows: Sequence[Row], hits: Sequence[Hit], intent: Intent) -> list[Ro
                 sentences = hits[i].passage.sentence_texts()
                 near = " ".join(sentences[max(0, j - 1) : j + 2])
                 if name in near.lower():
-                    bonus = QUOTE_BONUS
+                    other = _speaker_in(sentence)  # the quote is someone else's
+                    mine = other is None or other.lower() == name or attributed_to(near, name)
+                    bonus = QUOTE_BONUS if mine else QUOTE_BONUS / 4
             elif name in sentence.lower() and _SPEECH.search(sentence):  # reported speech
                 bonus = QUOTE_BONUS / 2
         out.append((score + bonus, i, j, sentence))
     out.sort(key=lambda r: r[0], reverse=True)
     return out
+
+
+def _speaker_in(sentence: str) -> str | None:
+    """The surname a sentence attributes its words to, if it names one."""
+    match = _SPEAKER.search(sentence)
+    return (match["a"] or match["b"]) if match else None
+
+
+def attributed_to(text: str, surname: str) -> bool:
+    """Whether ``text`` attributes words to ``surname``: "Tolliver said", "Tolliver, the
+    chief executive, said", "said chief executive Graham Tolliver" (not "said Namdev, who
+    took over when Tolliver resigned")."""
+    name = re.escape(surname)
+    before = rf"\b{name}\b(?:,[^,]{{0,60}},)?\s+(?:{_SPEECH_VERBS})\b"
+    after = rf"\b(?:{_SPEECH_VERBS}|according to)\s+(?:[\w.'’-]+\s+){{0,5}}?{name}\b"
+    return bool(re.search(before, text, re.I) or re.search(after, text, re.I))
 
 
 def counted_words(question: str) -> set[str]:

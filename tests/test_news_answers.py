@@ -596,3 +596,32 @@ def test_reports_a_few_days_apart_are_told_apart_by_their_days():
     assert shapes._by_time(rows, hits, newest=True)[3] == "34 people died."  # 3 days newer
     hits[1].passage = replace(hits[1].passage, published="2024-01-18")
     assert shapes._by_time(rows, hits, newest=False)[3] == "34 people died."  # the oldest
+
+
+@pytest.mark.parametrize(
+    ("sentence", "speaker"),
+    [
+        ('"We can make it right," said chief executive Priya Namdev, who took over.', "Namdev"),
+        ('"I am stepping down," Tolliver said in a statement.', "Tolliver"),
+        ('The head of Ostrander-Pell has told MPs she is "deeply sorry".', None),
+        ('"Every day this goes on, the damage grows," she said.', None),
+    ],
+)
+def test_the_speaker_a_quote_is_attributed_to(sentence, speaker):
+    assert shapes._speaker_in(sentence) == speaker
+
+
+def test_who_said_prefers_the_persons_own_quote_to_one_that_only_names_them():
+    from bot.intent import read_intent
+    from bot.timeframe import read_time
+
+    question = "What did Graham Tolliver say when he resigned?"
+    intent = read_intent(question, read_time(question, date(2025, 5, 1)))
+    other = (
+        '"We can make it right," said Priya Namdev, who took over when Graham Tolliver resigned.'
+    )
+    own = '"The breach happened on my watch," Tolliver said in a statement.'
+    hits = [_passage(0, [other]), _passage(1, [own])]
+    rows = [(1.0, 0, 0, other), (0.9, 1, 0, own)]
+    assert shapes.boosted(rows, hits, intent)[0][3] == own
+    assert shapes.attributed_to(own, "tolliver") and not shapes.attributed_to(other, "tolliver")
