@@ -189,6 +189,16 @@ def age_not_given(question: str, sentences: Sequence[str]) -> bool:
     return True
 
 
+def organisation_not_given(question: str, quoted: Sequence[str]) -> bool:
+    """Whether ``question`` asks which company or firm, and none of the sentences ``quoted``
+    for it names anything the question does not ("a forensic investigation by outside
+    specialists"): the articles do not say which."""
+    if not _ASKS_ORGANISATION.search(question):
+        return False
+    asked = names_in(question, asked=True)
+    return not any(names_in(text) - asked for text in quoted)
+
+
 def _words(text: str) -> int:
     return len(text.split())
 

@@ -21,7 +21,13 @@ from bot import news_answers as shapes
 from bot.abstain import AbstainRule
 from bot.answer import Answer, Citation, Retrieved, Turn
 from bot.errors import ConfigError
-from bot.extractive import Quote, age_not_given, choose_quotes, score_sentences
+from bot.extractive import (
+    Quote,
+    age_not_given,
+    choose_quotes,
+    organisation_not_given,
+    score_sentences,
+)
 from bot.followup import content_words, expand_query
 from bot.intent import Intent, read_intent
 from bot.question import clean_question
@@ -507,7 +513,7 @@ class DatelineService:
             if others:
                 quotes = shapes.with_lead([quotes[0], *others], hits)
                 answer.text = "Reports differ: "
-        if not quotes:
+        if not quotes or organisation_not_given(answer.question, [q.text for q in quotes]):
             self._abstain(answer, hits)
             return
         self._render(answer, quotes, hits, joiner)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.extractive import _expected_bonus, names_in
+from bot.extractive import _expected_bonus, names_in, organisation_not_given
 from bot.news_answers import CAUSE_BONUS, _cause_bonus
 
 
@@ -83,3 +83,16 @@ def test_an_organisation_question_expects_an_organisations_name(question, senten
 def test_a_who_is_question_expects_the_role_asked_about_beside_a_name(sentence, expected):
     question = "Who is the Halvorsen-Brisk Joint Venture's project director?"
     assert _expected_bonus(question, sentence) == expected
+
+
+@pytest.mark.parametrize(
+    ("quoted", "missing"),
+    [
+        (["The figure came from a forensic investigation by outside specialists."], True),
+        (["The investigation was carried out by Harwick Forensics for Vantelle."], False),
+    ],
+)
+def test_a_which_firm_question_whose_quotes_name_no_firm_is_not_answered(quoted, missing):
+    question = "Which firm carried out Vantelle's forensic investigation?"
+    assert organisation_not_given(question, quoted) is missing
+    assert not organisation_not_given("Who investigated the breach?", quoted)
