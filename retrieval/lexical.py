@@ -3,12 +3,18 @@
 The cache lives under ``<home>/cache/bm25-<prefix>/`` and records the Chroma
 generation and passage count it was built from; any process that finds them
 changed rebuilds it, so several processes sharing one Chroma server agree.
+
+Tokenizing and scoring are plain ``re``, PyStemmer and NumPy, the same results as
+``bm25s.tokenize`` and ``bm25s.BM25`` (Lucene variant), which a test checks: a question
+never imports bm25s (and with it scipy), which would cost a cold ``ask`` ~0.2 s. The
+score matrix is saved as ``.npy`` files and memory-mapped.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -19,8 +25,18 @@ from pathlib import Path
 import numpy as np
 
 _TOKEN_PATTERN = r"(?u)\b\w+\b"
+_SPLIT = re.compile(_TOKEN_PATTERN).findall
 # Bumped whenever tokenization changes, so cached indexes are rebuilt.
 TOKENIZER_VERSION = 2
+# Bumped whenever the files of the cache change (3: the score matrix as .npy files).
+CACHE_FORMAT = 3
+# bm25s.stopwords.STOPWORDS_EN (NLTK's short list), copied so that tokenizing does not
+# import bm25s; tests/test_search.py checks that they are the same.
+STOPWORDS_EN = (
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into",
+    "is", "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then",
+    "there", "these", "they", "this", "to", "was", "will", "with",
+)  # fmt: skip
 # Question words carry no topic: left in, they would favour passages that ask questions.
 _QUESTION_WORDS = ("who", "whom", "whose", "what", "when", "where", "which", "why", "how")
 
@@ -33,10 +49,8 @@ def _stemmer():
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> list[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return sorted(set(STOPWORDS_EN) | set(_QUESTION_WORDS))
+def _stopwords() -> frozenset[str]:
+    return frozenset(STOPWORDS_EN) | frozenset(_QUESTION_WORDS)
 
 
 @lru_cache(maxsize=1)
@@ -53,14 +67,15 @@ def _bm25s():
 _K1, _B = 1.2, 0.75
 
 
-def bm25_retriever(token_ids: list[np.ndarray], vocab: dict[str, int]):
-    """A ``bm25s.BM25`` (Lucene variant, k1=1.2, b=0.75) over documents given as token ids.
+def bm25_matrix(token_ids: list[np.ndarray], vocab: dict[str, int]) -> dict:
+    """The BM25 score matrix (Lucene variant, k1=1.2, b=0.75) of documents given as token
+    ids: a CSC matrix, one column per token (``data``, ``indices``, ``indptr``,
+    ``num_docs``), the same as ``bm25s.BM25.index`` builds.
 
-    Gives the same scores as ``BM25.index`` on the same ids, computed in whole-array
-    NumPy operations: bm25s loops over documents in Python, which at 100k passages is
-    most of an index update. Adds the empty token to ``vocab`` as ``index`` does.
+    Computed in whole-array NumPy operations: bm25s loops over documents in Python, which
+    at 100k passages is most of an index update. Adds the empty token to ``vocab`` as
+    ``index`` does.
     """
-    bm25s = _bm25s()
     n_docs, n_vocab = len(token_ids), len(vocab)
     lengths = np.fromiter((len(t) for t in token_ids), dtype=np.int64, count=n_docs)
     flat = np.concatenate(token_ids).astype(np.int64) if n_docs else np.zeros(0, np.int64)
@@ -75,15 +90,33 @@ def bm25_retriever(token_ids: list[np.ndarray], vocab: dict[str, int]):
     data = (idf[tokens] * (tf / (norm + tf))).astype(np.float32)
     indptr = np.zeros(n_vocab + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
-    retriever = bm25s.BM25(k1=_K1, b=_B)
-    retriever.scores = {
-        "data": data,
-        "indices": rows.astype(np.int32),
-        "indptr": indptr,
-        "num_docs": n_docs,
-    }
     if "" not in vocab:  # added after the matrix is built, as BM25.index does
         vocab[""] = max(vocab.values(), default=-1) + 1
+    return {"data": data, "indices": rows.astype(np.int32), "indptr": indptr, "num_docs": n_docs}
+
+
+def matrix_scores(matrix: dict, token_ids: list[int]) -> np.ndarray:
+    """The BM25 score of every document for a query of ``token_ids`` (repeats count
+    again), summed in the order ``bm25s.BM25.get_scores`` sums them, in float32."""
+    data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+    scores = np.zeros(int(matrix["num_docs"]), dtype=np.float32)
+    if not token_ids:
+        return scores
+    spans = [(int(indptr[t]), int(indptr[t + 1])) for t in token_ids]
+    np.add.at(
+        scores,
+        np.concatenate([indices[a:b] for a, b in spans]),
+        np.concatenate([data[a:b] for a, b in spans]),
+    )
+    return scores
+
+
+def bm25_retriever(token_ids: list[np.ndarray], vocab: dict[str, int]):
+    """A ``bm25s.BM25`` holding ``bm25_matrix(token_ids, vocab)`` (for comparisons with
+    bm25s; Dateline itself scores with ``matrix_scores``)."""
+    bm25s = _bm25s()
+    retriever = bm25s.BM25(k1=_K1, b=_B)
+    retriever.scores = bm25_matrix(token_ids, vocab)
     retriever.vocab_dict = vocab
     retriever.unique_token_ids_set = set(vocab.values())
     retriever.nonoccurrence_array = None
@@ -91,15 +124,13 @@ def bm25_retriever(token_ids: list[np.ndarray], vocab: dict[str, int]):
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stop-word-free, stemmed tokens, the same for passages and queries."""
-    return _bm25s().tokenize(
-        texts,
-        token_pattern=_TOKEN_PATTERN,
-        stopwords=_stopwords(),
-        stemmer=_stemmer().stemWords,
-        return_ids=False,
-        show_progress=False,
-    )
+    """Lower-cased, stop-word-free, stemmed tokens, the same for passages and queries
+    (what ``bm25s.tokenize`` gives with our pattern, stop words and stemmer)."""
+    stop = _stopwords()
+    split = [[t for t in _SPLIT(text.lower()) if t not in stop] for text in texts]
+    unique = list(dict.fromkeys(t for words in split for t in words))
+    stems = dict(zip(unique, _stemmer().stemWords(unique), strict=True))
+    return [[stems[t] for t in words] for words in split]
 
 
 def lexical_text(text: str, title: str | None) -> str:
@@ -128,19 +159,22 @@ class LexicalHits:
 class BM25Index:
     """A BM25 index of passages, cached on disk and brought up to date incrementally.
 
-    Besides the bm25s index, the cache keeps every passage's token ids, so when Chroma
+    Besides the score matrix, the cache keeps every passage's token ids, so when Chroma
     changes only the passages that are new since the cache was written are fetched and
-    tokenized; the index itself is then rebuilt from token ids, which is fast.
+    tokenized; the matrix itself is then rebuilt from token ids, which is fast.
     """
+
+    _MATRIX = ("data", "indices", "indptr")
 
     def __init__(self, cache_dir: Path):
         self.cache_dir = Path(cache_dir)
-        self._retriever = None
+        self._matrix: dict | None = None
+        self._terms: dict[str, int] = {}  # the matrix's vocabulary
         self._ids: list[str] = []
         self._meta: dict = {}
         self._positions: dict[str, int] = {}
         self._tokens: dict[str, np.ndarray] = {}
-        self._vocab: dict[str, int] = {}
+        self._vocab: dict[str, int] = {}  # grows with tokenized passages, ahead of the matrix
         self._lock = threading.Lock()
 
     @property
@@ -148,16 +182,22 @@ class BM25Index:
         """Number of passages in the loaded index."""
         return len(self._ids)
 
+    @property
+    def ids(self) -> list[str]:
+        """The indexed passage ids, in index order."""
+        return self._ids
+
     def _state_matches(self, meta: dict, generation: str, count: int) -> bool:
         return (
             meta.get("generation") == generation
             and meta.get("count") == count
             and meta.get("tokenizer") == TOKENIZER_VERSION
+            and meta.get("format") == CACHE_FORMAT
         )
 
     def is_current(self, generation: str, count: int) -> bool:
         """Whether the loaded (or cached) index matches this state of the store."""
-        if self._retriever is not None or self._meta:
+        if self._meta:
             return self._state_matches(self._meta, generation, count)
         try:
             meta = json.loads((self.cache_dir / "state.json").read_text())
@@ -172,9 +212,9 @@ class BM25Index:
         (id, text, title) for the given ids.
         """
         with self._lock:
-            if (self._retriever is not None or self._meta) and self.is_current(generation, count):
+            if self._meta and self.is_current(generation, count):
                 return
-            if self._retriever is None and self.is_current(generation, count) and self._load():
+            if not self._meta and self.is_current(generation, count) and self._load():
                 return
             self._update(generation, list_ids, fetch_rows)
 
@@ -182,19 +222,28 @@ class BM25Index:
         try:
             meta = json.loads((self.cache_dir / "state.json").read_text())
             ids = json.loads((self.cache_dir / "ids.json").read_text())
-            retriever = None
+            terms = json.loads((self.cache_dir / "terms.json").read_text())
+            matrix = None
             if ids:
-                retriever = _bm25s().BM25.load(str(self.cache_dir), mmap=False)
+                matrix = {
+                    k: np.load(self.cache_dir / f"{k}.npy", mmap_mode="r") for k in self._MATRIX
+                }
+                matrix["num_docs"] = len(ids)
             # A damaged cache must cost a rebuild, never a wrong answer or a crash.
             if not isinstance(ids, list) or len(ids) != meta.get("count"):
                 return False
-            if retriever is not None and (
-                int(retriever.scores["num_docs"]) != len(ids) or not retriever.vocab_dict
+            if not isinstance(terms, dict):
+                return False
+            if matrix is not None and (
+                len(matrix["indptr"]) < len(terms)
+                or int(matrix["indptr"][-1]) != len(matrix["data"])
+                or len(matrix["indices"]) != len(matrix["data"])
             ):
                 return False
         except Exception:  # any unreadable file of the cache: rebuild it
             return False
-        self._retriever, self._ids, self._meta = retriever, ids, meta
+        self._matrix, self._terms, self._ids, self._meta = matrix, terms, ids, meta
+        self._positions = {}
         return True
 
     def _load_tokens(self) -> None:
@@ -246,24 +295,32 @@ class BM25Index:
             for pid, toks in _tokenize_rows(fetch_rows(new_ids[i : i + 5000])):
                 tokens[pid] = self._token_ids(toks)
         ids = [pid for pid in all_ids if pid in tokens]
-        retriever = bm25_retriever([tokens[pid] for pid in ids], self._vocab) if ids else None
-        self._retriever, self._ids, self._tokens = retriever, ids, tokens
+        matrix = bm25_matrix([tokens[pid] for pid in ids], self._vocab) if ids else None
+        self._matrix, self._ids, self._tokens = matrix, ids, tokens
+        self._terms = dict(self._vocab)
         self._positions = {}
-        self._meta = {"generation": generation, "count": len(ids), "tokenizer": TOKENIZER_VERSION}
-        self._save(retriever)
+        self._meta = {
+            "generation": generation,
+            "count": len(ids),
+            "tokenizer": TOKENIZER_VERSION,
+            "format": CACHE_FORMAT,
+        }
+        self._save(matrix)
 
-    def _save(self, retriever) -> None:
+    def _save(self, matrix: dict | None) -> None:
         self.cache_dir.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=self.cache_dir.parent))
         try:
-            if retriever is not None:
-                retriever.save(str(tmp), show_progress=False)
+            if matrix is not None:
+                for key in self._MATRIX:
+                    np.save(tmp / f"{key}.npy", matrix[key])
             arrays = [self._tokens[pid] for pid in self._ids]
             offsets = np.zeros(len(arrays) + 1, dtype=np.int64)
             np.cumsum([len(a) for a in arrays], out=offsets[1:])
             flat = np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int32)
             np.savez(tmp / "tokens.npz", flat=flat, offsets=offsets)
             (tmp / "vocab.json").write_text(json.dumps(self._vocab))
+            (tmp / "terms.json").write_text(json.dumps(self._terms))
             (tmp / "ids.json").write_text(json.dumps(self._ids))
             (tmp / "state.json").write_text(json.dumps(self._meta))
             old = self.cache_dir.with_name(self.cache_dir.name + f".old-{os.getpid()}")
@@ -275,16 +332,22 @@ class BM25Index:
             # A read-only or racing cache directory only costs a rebuild next time.
             shutil.rmtree(tmp, ignore_errors=True)
 
+    def _term_id(self, term: str) -> int | None:
+        """The matrix column of ``term`` (None when no indexed passage has it)."""
+        tid = self._terms.get(term)
+        if tid is None or self._matrix is None or tid + 1 >= len(self._matrix["indptr"]):
+            return None
+        return tid
+
     def scores(self, terms: list[str]) -> np.ndarray | None:
         """BM25 score of every passage for the (already tokenized) query ``terms``, in
         index order, or None if nothing matches."""
-        if self._retriever is None or not self._ids:
+        if self._matrix is None or not self._ids:
             return None
-        vocab = self._retriever.vocab_dict
-        known = [t for t in terms if t in vocab]
+        known = [tid for tid in map(self._term_id, terms) if tid is not None]
         if not known:
             return None
-        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
+        return matrix_scores(self._matrix, known)
 
     def search(self, query: str, n: int) -> LexicalHits:
         """Top ``n`` passages for ``query`` by BM25 (ids and scores, best first)."""
@@ -303,33 +366,33 @@ class BM25Index:
             ids, [float(scores[i]) for i in top[: len(ids)]], float(scores[top[0]]), scores
         )
 
+    def _df(self, term: str) -> int:
+        tid = self._term_id(term)
+        if tid is None:
+            return 0
+        indptr = self._matrix["indptr"]
+        return int(indptr[tid + 1] - indptr[tid])
+
     def idf(self, tokens: list[str]) -> dict[str, float]:
         """Inverse document frequency of each (already tokenized) term.
 
         A term no passage contains gets the highest IDF: for a question it is the
         strongest sign that the index does not cover what is asked.
         """
-        if self._retriever is None:
+        if self._matrix is None:
             return {t: 0.0 for t in tokens}
-        vocab = self._retriever.vocab_dict
-        indptr = self._retriever.scores["indptr"]
         n = len(self._ids)
         out = {}
         for t in tokens:
-            tid = vocab.get(t)
-            df = 0 if tid is None else int(indptr[tid + 1] - indptr[tid])
+            df = self._df(t)
             out[t] = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
         return out
 
     def unknown(self, tokens: list[str]) -> set[str]:
         """The (already tokenized) terms that no indexed passage contains."""
-        if self._retriever is None:
+        if self._matrix is None:
             return set(tokens)
-        vocab = self._retriever.vocab_dict
-        indptr = self._retriever.scores["indptr"]
-        return {
-            t for t in tokens if vocab.get(t) is None or indptr[vocab[t] + 1] == indptr[vocab[t]]
-        }
+        return {t for t in tokens if self._df(t) == 0}
 
     def position(self, passage_id: str) -> int | None:
         """Where a passage stands in index order (None if unknown)."""

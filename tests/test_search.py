@@ -295,3 +295,61 @@ def test_warm_search_serves_passages_from_the_cache_with_the_same_results(servic
     assert cache.get_many("c")
     cache.observe("g2")  # another process wrote to the index
     assert not cache.get_many("abc")
+
+
+def test_tokenize_and_stop_words_match_bm25s():
+    import bm25s
+    from bm25s.stopwords import STOPWORDS_EN
+
+    from retrieval import lexical
+
+    assert tuple(STOPWORDS_EN) == lexical.STOPWORDS_EN
+    texts = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.iterdir()) if p.is_file()]
+    texts += ["", "  ", "Who is Hua Chunying?", "The THE the", "naïve café’s 3,600 U.S. Venture's"]
+    reference = bm25s.tokenize(
+        texts,
+        token_pattern=lexical._TOKEN_PATTERN,
+        stopwords=sorted(lexical._stopwords()),
+        stemmer=lexical._stemmer().stemWords,
+        return_ids=False,
+        show_progress=False,
+    )
+    assert lexical.tokenize(texts) == reference
+
+
+def test_matrix_scores_are_bm25s_scores():
+    import numpy as np
+
+    from retrieval.lexical import bm25_matrix, bm25_retriever, matrix_scores
+
+    rng = np.random.default_rng(5)
+    vocab = {f"t{i}": i for i in range(200)}
+    docs = [
+        np.minimum(rng.zipf(1.3, size=rng.integers(1, 60)) - 1, 198).astype(np.int32)
+        for _ in range(300)
+    ]
+    matrix = bm25_matrix(docs, dict(vocab))
+    reference = bm25_retriever(docs, dict(vocab))
+    for query in ([0, 5], [42], [1, 1, 150], [199], []):
+        expected = (
+            reference.get_scores([f"t{i}" for i in query]) if query else np.zeros(300, np.float32)
+        )
+        assert np.array_equal(matrix_scores(matrix, query), expected)
+
+
+def test_a_question_on_a_cached_index_does_not_import_bm25s(service):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from config import load_settings;"
+        "from bot.service import DatelineService;"
+        f"s = DatelineService(load_settings(home=Path({str(service.settings.home)!r})));"
+        "hits = s.search('Who is Hua Chunying?');"
+        "assert hits and 'hua chunying' in hits[0].passage.text.lower();"
+        "print(sorted(m for m in ('bm25s', 'scipy') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
