@@ -95,20 +95,18 @@ _RESIZED = re.compile(
     r"dropp(?:ed|ing)|shr[au]nk|extend(?:ed|s|ing)|escalat(?:ed|es|ing))\b",
     re.I,
 )
-_SPEECH_VERBS = (
-    "said|says|told|tells|added|wrote|warned|argued|insisted|promised|pledged|announced|"
+# Verbs that report speech; "wrote" too when the words are attributed to a name.
+_SAYS = (
+    "said|says|told|tells|added|warned|argued|insisted|promised|pledged|announced|"
     "testified|described|called|urged"
 )
+_SPEECH_VERBS = _SAYS + "|wrote"
 # Who a sentence says is speaking: "said chief executive Priya Namdev", "Namdev said".
 _SPEAKER = re.compile(
     r"\bsaid\s+(?:[a-z][\w.'’-]*\s+){0,4}?(?:[A-Z][\w.'’-]+\s+)*(?P<a>[A-Z][\w'’-]+)\b|"
     r"\b(?P<b>[A-Z][\w'’-]+)\s+(?:said|says|added|told)\b"
 )
-_SPEECH = re.compile(
-    r"\b(said|says|told|tells|added|warned|argued|insisted|promised|pledged|announced|"
-    r"testified|described|called|urged|according to)\b",
-    re.I,
-)
+_SPEECH = re.compile(rf"\b({_SAYS}|according to)\b", re.I)
 _QUOTE_MARK = re.compile(r"[\"“”]")
 _OPENS_QUOTE = re.compile(r"\s*[\"“]")
 _CORRECTION = re.compile(r"\b(correct(?:ed|ion|s)|revised|clarif(?:y|ied|ication))\b", re.I)

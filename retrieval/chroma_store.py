@@ -66,7 +66,7 @@ class PassageCache:
     def observe(self, generation: str) -> None:
         """Note the index's generation; a new one empties the cache."""
         if generation != self._generation:
-            self._items = OrderedDict()
+            self.clear()
             self._generation = generation
 
     def clear(self) -> None:
