@@ -241,20 +241,30 @@ def test_bm25_cache_follows_another_instance(tmp_path):
     assert "Grey glacier" in third.search("Grey glacier", k=1)[0].passage.text
 
 
+def _zipf_documents(seed: int, n_vocab: int, n_docs: int, max_length: int):
+    """A vocabulary ``t0..`` and documents of Zipf-like token ids: frequent and rare terms,
+    repeats within a document, and a never-used last token all occur; lengths vary from 1
+    to ``max_length``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    vocab = {f"t{i}": i for i in range(n_vocab)}
+    docs = [
+        np.minimum(rng.zipf(1.3, size=rng.integers(1, max_length)) - 1, n_vocab - 2).astype(
+            np.int32
+        )
+        for _ in range(n_docs)
+    ]
+    return vocab, docs
+
+
 def test_bm25_index_from_token_ids_matches_bm25s():
     import bm25s
     import numpy as np
 
     from retrieval.lexical import bm25_retriever
 
-    rng = np.random.default_rng(3)
-    vocab = {f"t{i}": i for i in range(300)}
-    # Zipf-like token draws, so frequent and rare terms, repeats within a document, and
-    # a never-used token all occur; document lengths vary from 1 to 80.
-    docs = [
-        np.minimum(rng.zipf(1.3, size=rng.integers(1, 80)) - 1, 298).astype(np.int32)
-        for _ in range(400)
-    ]
+    vocab, docs = _zipf_documents(seed=3, n_vocab=300, n_docs=400, max_length=80)
     ours = bm25_retriever(docs, dict(vocab))
     reference = bm25s.BM25(k1=1.2, b=0.75)
     reference.index(
@@ -322,12 +332,7 @@ def test_matrix_scores_are_bm25s_scores():
 
     from retrieval.lexical import bm25_matrix, bm25_retriever, matrix_scores
 
-    rng = np.random.default_rng(5)
-    vocab = {f"t{i}": i for i in range(200)}
-    docs = [
-        np.minimum(rng.zipf(1.3, size=rng.integers(1, 60)) - 1, 198).astype(np.int32)
-        for _ in range(300)
-    ]
+    vocab, docs = _zipf_documents(seed=5, n_vocab=200, n_docs=300, max_length=60)
     matrix = bm25_matrix(docs, dict(vocab))
     reference = bm25_retriever(docs, dict(vocab))
     for query in ([0, 5], [42], [1, 1, 150], [199], []):
