@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.lexical import tokenize
 from retrieval.models import Hit
 
 _YEAR = r"\b(1[0-9]{3}|20[0-9]{2})s?\b"
@@ -103,6 +104,8 @@ _ANAPHOR = re.compile(
 )
 CARRY = 0.7
 NEIGHBOUR = False
+# The fewest words worth quoting from a sentence cut down to fit the budget.
+PART_MIN_WORDS = 8
 
 
 @dataclass(frozen=True)
@@ -204,14 +207,15 @@ def _words(text: str) -> int:
 
 
 def _trim(text: str, terms: set[str], max_words: int) -> str:
-    """The ``max_words`` window of a long sentence that holds most question terms."""
+    """The ``max_words`` window of a long sentence that holds most question terms
+    (``terms`` are stems, as the BM25 tokenizer makes them)."""
     words = text.split()
     if len(words) <= max_words:
         return text
-    lowered = [re.sub(r"\W+", "", w.lower()) for w in words]
-    hits = np.array([1 if any(w.startswith(t) for t in terms) else 0 for w in lowered])
+    hits = np.array([1 if terms.intersection(toks) else 0 for toks in tokenize(words)])
     window = np.convolve(hits, np.ones(max_words, dtype=int), mode="valid")
-    start = int(np.argmax(window))
+    best = np.flatnonzero(window == window.max())
+    start = int(best[len(best) // 2])  # of the windows holding as many terms, the middle one
     piece = " ".join(words[start : start + max_words])
     return ("… " if start else "") + piece + (" …" if start + max_words < len(words) else "")
 
@@ -296,6 +300,32 @@ def _same_fact(
     return tuple(out)
 
 
+def _part_of_passage(
+    chosen: list[Quote],
+    rows: list[tuple[float, int, int, str]],
+    hits: Sequence[Hit],
+    terms: set[str],
+    max_words: int,
+) -> list[Quote]:
+    """The second quote: the chosen one, unless a better-scoring sentence of the first
+    quote's passage was passed over for being too long; then the part of it that holds the
+    question's words, in the words left (the passage that matched best often states the
+    answer in the sentence next to the one that matched)."""
+    first = chosen[0]
+    second = chosen[1:2]
+    room = max_words - _words(first.text)
+    floor = max(second[0].score if second else 0.0, RATIO * first.score)
+    if room < PART_MIN_WORDS:
+        return second
+    for score, i, j, sentence in rows:
+        if score <= floor:
+            break
+        if i != first.hit or j == first.sentence:
+            continue
+        return [Quote(i, j, _trim(sentence, terms, room), score, _same_fact(hits, i, j))]
+    return second
+
+
 def choose_quotes(
     question: str,
     hits: Sequence[Hit],
@@ -342,4 +372,6 @@ def choose_quotes(
         seen_texts.add(key)
         chosen.append(Quote(i, j, text, score, _same_fact(hits, i, j)))
         used += _words(text)
+    if chosen and max_sentences > 1:
+        chosen[1:2] = _part_of_passage(chosen, rows, hits, terms, max_words)
     return chosen

@@ -87,6 +87,9 @@ _TIMELINE = re.compile(
     re.I,
 )
 
+# "In what year was the rule changed?": one point in time is asked for, not a timeline.
+_ONE_POINT = re.compile(r"\b(?:what|which) (?:year|century|decade|date|day|month)\b", re.I)
+
 
 @dataclass(frozen=True)
 class TimeFrame:
@@ -278,7 +281,7 @@ def read_time(question: str, now: date) -> TimeFrame:
             since, until = first
     earliest = bool(_EARLIEST.search(question)) and not recency
     timeline = (
-        bool(_TIMELINE.search(question))
+        (bool(_TIMELINE.search(question)) and not _ONE_POINT.search(question))
         or len(re.findall(r"\bwhen\b", question, re.I)) > 1
         or bool(_EVENT_LIST.search(question))
     )

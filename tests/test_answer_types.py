@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.extractive import _expected_bonus, names_in, organisation_not_given
+from bot.extractive import _expected_bonus, choose_quotes, names_in, organisation_not_given
 from bot.news_answers import CAUSE_BONUS, _cause_bonus
+from retrieval.models import Hit, Passage
 
 
 def test_names_skip_sentence_openers_months_and_labels():
@@ -96,3 +97,62 @@ def test_a_which_firm_question_whose_quotes_name_no_firm_is_not_answered(quoted,
     question = "Which firm carried out Vantelle's forensic investigation?"
     assert organisation_not_given(question, quoted) is missing
     assert not organisation_not_given("Who investigated the breach?", quoted)
+
+
+def _passage_hit(aid: str, sentences: list[str]) -> Hit:
+    text = " ".join(sentences)
+    spans, at = [], 0
+    for s in sentences:
+        spans.append((at, at + len(s)))
+        at += len(s) + 1
+    return Hit(Passage(f"{aid}:0", aid, 0, 0, len(text), text, sentences=tuple(spans)), 1.0)
+
+
+def test_a_long_sentence_of_the_best_passage_is_quoted_in_part_not_skipped():
+    long = (
+        "Over the following decades the company built many engines of every size for mines, "
+        "mills and waterworks across the country, and the pump invented by Savery in 1698 "
+        "remained the model that most of those engines followed for a long time afterwards."
+    )
+    best = _passage_hit("a", ["Savery worked in London as a military engineer.", long])
+    other = _passage_hit("b", ["Engines were also built in France."])
+    rows = [
+        (1.0, 0, 0, best.passage.sentence_texts()[0]),
+        (0.9, 0, 1, long),
+        (0.8, 1, 0, "Engines were also built in France."),
+    ]
+    quotes = choose_quotes(
+        "What was invented by Savery?",
+        [best, other],
+        ["invent", "saveri"],
+        {},
+        lambda texts: [t.lower().split() for t in texts],
+        max_sentences=2,
+        max_words=30,
+        rows=rows,
+    )
+    assert [(q.hit, q.sentence) for q in quotes] == [(0, 0), (0, 1)]
+    assert "invented by Savery in 1698" in quotes[1].text
+    assert len(quotes[0].text.split()) + len(quotes[1].text.split()) <= 30 + 2  # "…" marks
+
+
+def test_a_long_sentence_of_another_passage_is_still_skipped():
+    long = " ".join(["word"] * 40)
+    best = _passage_hit("a", ["Savery worked in London as a military engineer."])
+    other = _passage_hit("b", [long, "Engines were also built in France."])
+    rows = [
+        (1.0, 0, 0, best.passage.text),
+        (0.9, 1, 0, long),
+        (0.8, 1, 1, other.passage.text[-34:]),
+    ]
+    quotes = choose_quotes(
+        "What was invented by Savery?",
+        [best, other],
+        ["invent", "saveri"],
+        {},
+        lambda texts: [t.lower().split() for t in texts],
+        max_sentences=2,
+        max_words=30,
+        rows=rows,
+    )
+    assert [(q.hit, q.sentence) for q in quotes] == [(0, 0), (1, 1)]

@@ -257,6 +257,18 @@ def test_one_when_is_not_a_timeline():
     assert not frame.timeline
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "In what year was the forward pass rule changed?",
+        "In what century did the history of the steam engine begin?",
+        "On what date did the recall grow to 164 lots?",
+    ],
+)
+def test_one_point_in_time_is_not_a_timeline(question):
+    assert not read_time(question, NOW).timeline
+
+
 def test_timeline_within_a_window():
     frame = read_time("How did the Cardivexa recall grow in July 2023?", NOW)
     assert frame.timeline
