@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from retrieval.errors import IndexCorruptError, IndexUnavailableError
+from retrieval.errors import IndexCorruptError, IndexUnavailableError, InvalidQueryError
 from retrieval.filters import Filters, published_ts
 from retrieval.models import ArticleInfo, ArticleRecord, Passage, StoredPassage
 from retrieval.replica import (
@@ -60,6 +60,7 @@ PASSAGE_CACHE_SIZE = 20_000
 # Seconds to wait for a Chroma server's answer; connecting gives up sooner.
 DEFAULT_SERVER_TIMEOUT = 30.0
 _CONNECT_TIMEOUT = 3.0
+_NOT_FOUND = object()
 # Seconds before a build of the replica is tried again after one failed or was dropped.
 REPLICA_RETRY = 30.0
 # Tables every Chroma SQLite database has; a database without them belongs to something else.
@@ -244,6 +245,22 @@ class ChromaStore:
             return opened
         self._replica = None
         return None
+
+    def _from_replica(self, method: str, *args):
+        """``method`` of the current replica, or ``_NOT_FOUND`` when there is none; a
+        replica that cannot be read is deleted (the next ``sync`` rebuilds it) and the
+        read goes to Chroma."""
+        replica = self.replica()
+        if replica is None:
+            return _NOT_FOUND
+        try:
+            return getattr(replica, method)(*args)
+        except (InvalidQueryError, TypeError):
+            raise
+        except Exception:  # noqa: BLE001 - damaged files: never a wrong answer or a crash
+            self._replica = None
+            replica.discard()
+            return _NOT_FOUND
 
     def sync(self) -> None:
         """Build the replica of a local index when it is missing or stale (a no-op on a
@@ -505,9 +522,9 @@ class ChromaStore:
         (``dateline ingest`` beside a running bot) deletes passages, the vector side can
         still return their ids, with no text or metadata. Those are skipped.
         """
-        replica = self.replica()
-        if replica is not None:
-            return replica.nearest_passages(vector, n, filters)
+        found = self._from_replica("nearest_passages", vector, n, filters)
+        if found is not _NOT_FOUND:
+            return found
         filters = filters or Filters()
         where = _passage_where(filters)
         col, _ = self._collections()
@@ -535,9 +552,9 @@ class ChromaStore:
         """Every passage of these articles, in article then reading order."""
         if not article_ids:
             return []
-        replica = self.replica()
-        if replica is not None:
-            return replica.article_passages(article_ids)
+        found = self._from_replica("article_passages", article_ids)
+        if found is not _NOT_FOUND:
+            return found
         col, _ = self._collections()
         res = self._call(
             col.get,
@@ -556,9 +573,9 @@ class ChromaStore:
         """The first passage of each of these articles, by article id."""
         if not article_ids:
             return {}
-        replica = self.replica()
-        if replica is not None:
-            return replica.lead_passages(article_ids)
+        found = self._from_replica("lead_passages", article_ids)
+        if found is not _NOT_FOUND:
+            return found
         col, _ = self._collections()
         where = {"$and": [{"article_id": {"$in": list(article_ids)}}, {"ordinal": 0}]}
         res = self._call(col.get, where=where, include=["documents", "metadatas"])
@@ -572,9 +589,9 @@ class ChromaStore:
         """Passages by id (with their passage vectors when asked)."""
         if not ids:
             return {}
-        replica = self.replica()
-        if replica is not None:
-            return replica.get_passages(ids, embeddings)
+        found = self._from_replica("get_passages", ids, embeddings)
+        if found is not _NOT_FOUND:
+            return found
         out = {} if embeddings else self._cache.get_many(ids)
         missing = [pid for pid in dict.fromkeys(ids) if pid not in out]
         if not missing:
@@ -595,9 +612,9 @@ class ChromaStore:
 
     def passage_ids(self, batch: int = 20000) -> list[str]:
         """Every passage id, in pages."""
-        replica = self.replica()
-        if replica is not None:
-            return replica.passage_ids()
+        found = self._from_replica("passage_ids")
+        if found is not _NOT_FOUND:
+            return found
         col, _ = self._collections()
         out: list[str] = []
         while True:
@@ -610,9 +627,9 @@ class ChromaStore:
         """(id, text, title) of passages, without their vectors (for the BM25 side)."""
         if not ids:
             return []
-        replica = self.replica()
-        if replica is not None:
-            return replica.passage_texts(ids)
+        found = self._from_replica("passage_texts", ids)
+        if found is not _NOT_FOUND:
+            return found
         col, _ = self._collections()
         res = self._call(col.get, ids=list(ids), include=["documents", "metadatas"])
         return [

@@ -130,6 +130,9 @@ class Replica:
         self._db = sqlite3.connect(
             f"file:{folder / 'rows.sqlite3'}?mode=ro&immutable=1", uri=True, check_same_thread=False
         )
+        (last,) = self._db.execute("SELECT max(pos) FROM rows").fetchone()
+        if (last is None and self.count) or (last is not None and last != self.count - 1):
+            raise ValueError("inconsistent replica")
         self._lock = threading.Lock()
         self._cache: dict[str, StoredPassage] = {}
 
@@ -143,6 +146,10 @@ class Replica:
             return cls(folder, state)
         except Exception:  # a damaged replica costs a rebuild, never a wrong answer
             return None
+
+    def discard(self) -> None:
+        """Delete this replica's folder (it could not be read: the next sync rebuilds it)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def matches(self, token: str | None, database: Path) -> bool:
         """Whether this replica is of the index as the stamp ``token`` describes it, and
