@@ -47,6 +47,8 @@ from retrieval.models import StoredPassage
 FORMAT = 1
 # No replica above this many passages (~300 MB of 384-d vectors, read by every search).
 MAX_PASSAGES = 200_000
+# Decoded passages kept between questions (as ChromaStore's PassageCache).
+CACHE_SIZE = 20_000
 _NO_TS = np.iinfo(np.int64).min
 _NO_SOURCE = -1
 
@@ -180,6 +182,8 @@ class Replica:
         else:
             svecs = np.zeros((0, 1), dtype=np.float32)
         stored = StoredPassage(passage, svecs)
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
         self._cache[pid] = stored
         return stored
 
