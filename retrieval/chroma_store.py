@@ -27,9 +27,7 @@ import numpy as np
 from retrieval.errors import IndexCorruptError, IndexUnavailableError, InvalidQueryError
 from retrieval.filters import Filters, published_ts
 from retrieval.models import ArticleInfo, ArticleRecord, Passage, StoredPassage
-from retrieval.replica import (
-    MAX_PASSAGES as REPLICA_MAX_PASSAGES,
-)
+from retrieval.replica import MAX_PASSAGES as REPLICA_MAX_PASSAGES
 from retrieval.replica import (
     Replica,
     build_replica,
