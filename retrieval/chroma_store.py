@@ -269,7 +269,12 @@ class ChromaStore:
         with self._replica_lock:
             if time.monotonic() < self._replica_retry or self.replica() is not None:
                 return
-            built = self._build_replica()
+            try:
+                built = self._build_replica()
+            except (IndexCorruptError, IndexUnavailableError):
+                # e.g. rows whose vectors an ingest killed mid-write never stored: reads go
+                # to Chroma, which says so itself if the index cannot be used at all.
+                built = None
             if built is None:
                 self._replica_retry = time.monotonic() + REPLICA_RETRY
             self._replica = built
