@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -23,9 +24,18 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from retrieval.errors import IndexCorruptError, IndexUnavailableError
+from retrieval.errors import IndexCorruptError, IndexUnavailableError, InvalidQueryError
 from retrieval.filters import Filters, published_ts
 from retrieval.models import ArticleInfo, ArticleRecord, Passage, StoredPassage
+from retrieval.replica import MAX_PASSAGES as REPLICA_MAX_PASSAGES
+from retrieval.replica import (
+    Replica,
+    build_replica,
+    read_stamp,
+    replica_dir,
+    stamp_path,
+    touch_stamp,
+)
 from retrieval.vectors import pack_vectors, unpack_vectors
 
 _PASSAGE_FIELDS = ("title", "source", "published", "url", "path", "place", "author", "key")
@@ -48,6 +58,9 @@ PASSAGE_CACHE_SIZE = 20_000
 # Seconds to wait for a Chroma server's answer; connecting gives up sooner.
 DEFAULT_SERVER_TIMEOUT = 30.0
 _CONNECT_TIMEOUT = 3.0
+_NOT_FOUND = object()
+# Seconds before a build of the replica is tried again after one failed or was dropped.
+REPLICA_RETRY = 30.0
 # Tables every Chroma SQLite database has; a database without them belongs to something else.
 _CHROMA_TABLES = {"collections", "migrations"}
 
@@ -167,7 +180,9 @@ def _matches_nothing(*criteria: Sequence[str] | None) -> bool:
 class ChromaStore:
     """Access to Dateline's Chroma collections, local or on a ``chroma run`` server.
 
-    Construction is cheap; the client connects on first use and is reused.
+    Construction is cheap; the client connects on first use and is reused. A local index
+    is read from its replica (``retrieval.replica``) while that is current, without
+    importing chromadb; ``sync`` builds the replica. Writes always go to Chroma.
     """
 
     def __init__(
@@ -187,11 +202,105 @@ class ChromaStore:
         self._articles = None
         self._lock = threading.Lock()
         self._cache = PassageCache()
+        self._replica: Replica | None = None
+        self._replica_lock = threading.Lock()
+        self._replica_retry = 0.0  # monotonic time before which no build is tried again
 
     @property
     def location(self) -> str:
         """Where the index lives, for messages."""
         return self.url or str(self.home / "chroma")
+
+    # -- the replica ----------------------------------------------------------------------
+
+    @property
+    def stamp_path(self) -> Path:
+        """The file whose token changes with every change to a local index's passages."""
+        return stamp_path(self.home, self.prefix)
+
+    def _touch(self) -> None:
+        """Mark a local index as changing (before a write) or changed (after it)."""
+        if not self.url:
+            touch_stamp(self.stamp_path)
+
+    def replica(self) -> Replica | None:
+        """The current replica of a local index, or None (server mode, none built yet,
+        or the index changed since it was)."""
+        if self.url:
+            return None
+        token = read_stamp(self.stamp_path)
+        if token is None:
+            return None
+        database = self.home / "chroma" / "chroma.sqlite3"
+        current = self._replica
+        if current is not None and current.matches(token, database):
+            return current
+        opened = Replica.open(replica_dir(self.home, self.prefix))
+        if opened is not None and opened.matches(token, database):
+            self._replica = opened
+            if self._passages is None:
+                self._cache.observe(opened.generation)
+            return opened
+        self._replica = None
+        return None
+
+    def _from_replica(self, method: str, *args):
+        """``method`` of the current replica, or ``_NOT_FOUND`` when there is none; a
+        replica that cannot be read is deleted (the next ``sync`` rebuilds it) and the
+        read goes to Chroma."""
+        replica = self.replica()
+        if replica is None:
+            return _NOT_FOUND
+        try:
+            return getattr(replica, method)(*args)
+        except (InvalidQueryError, TypeError):
+            raise
+        except Exception:  # noqa: BLE001 - damaged files: never a wrong answer or a crash
+            self._replica = None
+            replica.discard()
+            return _NOT_FOUND
+
+    def sync(self) -> None:
+        """Build the replica of a local index when it is missing or stale (a no-op on a
+        server). Reads go to Chroma until it is current; a build that the index changed
+        under is dropped, and none is tried again for ``REPLICA_RETRY`` seconds."""
+        if self.url or self.replica() is not None:
+            return
+        with self._replica_lock:
+            if time.monotonic() < self._replica_retry or self.replica() is not None:
+                return
+            try:
+                built = self._build_replica()
+            except (IndexCorruptError, IndexUnavailableError):
+                # e.g. rows whose vectors an ingest killed mid-write never stored: reads go
+                # to Chroma, which says so itself if the index cannot be used at all.
+                built = None
+            if built is None:
+                self._replica_retry = time.monotonic() + REPLICA_RETRY
+            self._replica = built
+
+    def _build_replica(self) -> Replica | None:
+        passages, _ = self._collections()
+        token = read_stamp(self.stamp_path) or touch_stamp(self.stamp_path)
+        if token is None:
+            return None
+        generation = self.generation()
+        count = self._call(passages.count)
+        if count > REPLICA_MAX_PASSAGES:
+            return None
+        rows = list(self.iter_passages(embeddings=True))
+        if len(rows) != count or self.generation() != generation:
+            return None
+        if read_stamp(self.stamp_path) != token:
+            return None  # written to meanwhile
+        return build_replica(
+            replica_dir(self.home, self.prefix),
+            token,
+            generation,
+            rows,
+            self.home / "chroma" / "chroma.sqlite3",
+            unpack_vectors,
+        )
 
     def _connect(self):
         import chromadb
@@ -319,6 +428,10 @@ class ChromaStore:
 
     def generation(self) -> str:
         """A token that changes whenever the passages change."""
+        replica = self.replica()
+        if replica is not None:
+            self._cache.observe(replica.generation)
+            return replica.generation
         passages, _ = self._collections()
         fresh = self._call(self._client.get_collection, passages.name, embedding_function=None)
         generation = str((fresh.metadata or {}).get("generation", ""))
@@ -332,7 +445,9 @@ class ChromaStore:
     def set_generation(self, generation: str) -> str:
         """Set the passages' generation token (a no-op ingest puts the old one back)."""
         passages, _ = self._collections()
+        self._touch()
         self._call(passages.modify, metadata={"generation": generation})
+        self._touch()
         self._cache.observe(generation)
         return generation
 
@@ -340,6 +455,9 @@ class ChromaStore:
 
     def passage_count(self) -> int:
         """How many passages are indexed."""
+        replica = self.replica()
+        if replica is not None:
+            return replica.count
         passages, _ = self._collections()
         return self._call(passages.count)
 
@@ -356,6 +474,13 @@ class ChromaStore:
         """
         col, _ = self._collections()
         self._cache.clear()
+        self._touch()
+        try:
+            self._upsert(col, passages, embeddings, sentence_vectors, content_hashes)
+        finally:
+            self._touch()
+
+    def _upsert(self, col, passages, embeddings, sentence_vectors, content_hashes) -> None:
         for i in range(0, len(passages), _BATCH):
             chunk = passages[i : i + _BATCH]
             metas = []
@@ -383,7 +508,11 @@ class ChromaStore:
         if keep_hash is not None:
             where = {"$and": [where, {"content_hash": {"$ne": keep_hash}}]}
         self._cache.clear()
-        self._call(col.delete, where=where)
+        self._touch()
+        try:
+            self._call(col.delete, where=where)
+        finally:
+            self._touch()
 
     def nearest_passages(
         self, vector: np.ndarray, n: int, filters: Filters | None = None
@@ -396,6 +525,9 @@ class ChromaStore:
         (``dateline ingest`` beside a running bot) deletes passages, the vector side can
         still return their ids, with no text or metadata. Those are skipped.
         """
+        found = self._from_replica("nearest_passages", vector, n, filters)
+        if found is not _NOT_FOUND:
+            return found
         filters = filters or Filters()
         where = _passage_where(filters)
         col, _ = self._collections()
@@ -423,6 +555,9 @@ class ChromaStore:
         """Every passage of these articles, in article then reading order."""
         if not article_ids:
             return []
+        found = self._from_replica("article_passages", article_ids)
+        if found is not _NOT_FOUND:
+            return found
         col, _ = self._collections()
         res = self._call(
             col.get,
@@ -441,6 +576,9 @@ class ChromaStore:
         """The first passage of each of these articles, by article id."""
         if not article_ids:
             return {}
+        found = self._from_replica("lead_passages", article_ids)
+        if found is not _NOT_FOUND:
+            return found
         col, _ = self._collections()
         where = {"$and": [{"article_id": {"$in": list(article_ids)}}, {"ordinal": 0}]}
         res = self._call(col.get, where=where, include=["documents", "metadatas"])
@@ -454,6 +592,9 @@ class ChromaStore:
         """Passages by id (with their passage vectors when asked)."""
         if not ids:
             return {}
+        found = self._from_replica("get_passages", ids, embeddings)
+        if found is not _NOT_FOUND:
+            return found
         out = {} if embeddings else self._cache.get_many(ids)
         missing = [pid for pid in dict.fromkeys(ids) if pid not in out]
         if not missing:
@@ -474,6 +615,9 @@ class ChromaStore:
 
     def passage_ids(self, batch: int = 20000) -> list[str]:
         """Every passage id, in pages."""
+        found = self._from_replica("passage_ids")
+        if found is not _NOT_FOUND:
+            return found
         col, _ = self._collections()
         out: list[str] = []
         while True:
@@ -486,6 +630,9 @@ class ChromaStore:
         """(id, text, title) of passages, without their vectors (for the BM25 side)."""
         if not ids:
             return []
+        found = self._from_replica("passage_texts", ids)
+        if found is not _NOT_FOUND:
+            return found
         col, _ = self._collections()
         res = self._call(col.get, ids=list(ids), include=["documents", "metadatas"])
         return [
@@ -493,17 +640,20 @@ class ChromaStore:
             for pid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
         ]
 
-    def iter_passages(self, batch: int = 5000) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Every passage as (id, text, metadata), in pages."""
+    def iter_passages(self, batch: int = 5000, *, embeddings: bool = False) -> Iterator[tuple]:
+        """Every passage as (id, text, metadata), or (id, text, metadata, vector) with
+        ``embeddings``, in pages, from Chroma."""
         col, _ = self._collections()
+        include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
         offset = 0
         while True:
-            res = self._call(
-                col.get, include=["documents", "metadatas"], limit=batch, offset=offset
-            )
+            res = self._call(col.get, include=include, limit=batch, offset=offset)
             if not res["ids"]:
                 return
-            yield from zip(res["ids"], res["documents"], res["metadatas"], strict=True)
+            columns = [res["ids"], res["documents"], res["metadatas"]]
+            if embeddings:
+                columns.append(res["embeddings"])
+            yield from zip(*columns, strict=True)
             offset += len(res["ids"])
 
     # -- articles ---------------------------------------------------------------------------
@@ -613,11 +763,15 @@ class ChromaStore:
         """
         ids = list(dict.fromkeys(article_ids))
         passages, articles = self._collections()
-        for i in range(0, len(ids), _BATCH):
-            chunk = ids[i : i + _BATCH]
-            self.update_articles(chunk, status="pending")
-            self._call(passages.delete, where={"article_id": {"$in": chunk}})
-            self._call(articles.delete, ids=chunk)
+        self._touch()
+        try:
+            for i in range(0, len(ids), _BATCH):
+                chunk = ids[i : i + _BATCH]
+                self.update_articles(chunk, status="pending")
+                self._call(passages.delete, where={"article_id": {"$in": chunk}})
+                self._call(articles.delete, ids=chunk)
+        finally:
+            self._touch()
 
     def article_count(self) -> int:
         """How many article records exist."""
@@ -675,8 +829,11 @@ class ChromaStore:
         except IndexCorruptError as exc:
             if self.url or not exc.resettable:
                 raise
+            self._touch()
             self._wipe_local()
+            self._touch()
             return
+        self._touch()
         for name in (f"{self.prefix}-passages", f"{self.prefix}-articles"):
             try:
                 self._client.delete_collection(name)
@@ -684,6 +841,7 @@ class ChromaStore:
                 pass
         self._passages = self._articles = None
         self._cache.clear()
+        self._touch()
 
     def _wipe_local(self) -> None:
         import contextlib

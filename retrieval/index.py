@@ -7,7 +7,8 @@ syntax and row formats stay inside that module.
 The index holds two kinds of things: passages (the unit that is embedded, searched and
 cited) and one record per article (its text, the mean of its passage vectors, and a
 status that is ``pending`` while it is being written). A generation token changes
-whenever the passages change, so derived caches (BM25) know when to rebuild.
+whenever the passages change, so derived caches (BM25, the replica of a local index)
+know when to rebuild.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class Index(Protocol):
 
     def passage_count(self) -> int:
         """How many passages are indexed."""
+        ...
+
+    def sync(self) -> None:
+        """Bring derived local copies of the index up to date (a search calls this first;
+        a store without any makes it a no-op)."""
         ...
 
     def article_count(self) -> int:

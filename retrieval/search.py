@@ -42,7 +42,9 @@ class HybridSearcher:
         self._checked: tuple[str, int] | None = None
 
     def refresh(self) -> None:
-        """Make sure the BM25 side matches the index (updates it when stale)."""
+        """Make sure the index's local copies and the BM25 side match the index (updates
+        them when stale)."""
+        self.store.sync()
         generation = self.store.generation()
         count = self.store.passage_count()
         if self._checked == (generation, count) and self.lexical.size == count:

@@ -259,3 +259,16 @@ def test_corrupt_final_file_is_exported_again(monkeypatch, exported, tmp_path):
     enc = OnnxEncoder(model_dir(), onnx_dir=tmp_path)
     assert enc.encode(SENTENCES[:2]).shape == (2, DIMENSIONS)
     assert calls == [True]
+
+
+@pytest.mark.slow
+def test_saved_optimized_graph_gives_the_same_vectors(exported, tmp_path):
+    shutil.copyfile(exported / FP32_FILE, tmp_path / FP32_FILE)
+    first = OnnxEncoder(model_dir(), onnx_dir=tmp_path).encode(SENTENCES)
+    (saved,) = tmp_path.glob("*.opt-ort*.onnx")
+    assert not list(tmp_path.glob(".*.tmp"))
+    again = OnnxEncoder(model_dir(), onnx_dir=tmp_path).encode(SENTENCES)
+    assert np.array_equal(first, again)  # the saved graph, loaded without optimizing
+    saved.write_bytes(b"damaged")
+    assert np.array_equal(OnnxEncoder(model_dir(), onnx_dir=tmp_path).encode(SENTENCES), first)
+    assert saved.stat().st_size > 1000  # optimized and saved again

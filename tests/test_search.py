@@ -290,9 +290,12 @@ def test_warm_search_serves_passages_from_the_cache_with_the_same_results(servic
     for hits in (again, cold):
         assert [h.passage.id for h in hits] == [h.passage.id for h in warm]
         assert [round(h.score, 6) for h in hits] == [round(h.score, 6) for h in warm]
-    assert service.store._cache.get_many([h.passage.id for h in warm]).keys() == {
-        h.passage.id for h in warm
-    }
+    ids = {h.passage.id for h in warm}
+    replica = service.store.replica()
+    if replica is not None:  # a local index is read from its replica, which keeps them
+        assert ids <= replica._cache.keys()
+    else:
+        assert service.store._cache.get_many(list(ids)).keys() == ids
 
     stored = service.store.get_passages([warm[0].passage.id])[warm[0].passage.id]
     cache = PassageCache(size=2)

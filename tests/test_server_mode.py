@@ -63,6 +63,8 @@ def test_ingest_search_ask_on_a_server(tmp_path):
         assert "minister" in answer["answer"].lower()
         assert "Sputnik" in answer["citations"][0]["source"]
         assert (home_b / "cache").is_dir()
+        # A server is always read through Chroma: no replica, no stamp.
+        assert not [p.name for p in (home_b / "cache").iterdir() if "bm25" not in p.name]
 
         again = run_dateline("--chroma-url", url, "ingest", "--json", SEEDS, home=home_b)
         assert again.returncode == 0, again.stderr
