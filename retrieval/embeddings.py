@@ -73,6 +73,11 @@ class Embedder:
                     self._model = self._load()
         return self._model
 
+    def warm(self) -> None:
+        """Load everything the first question needs (model, tokenizer, session) by encoding
+        one short text; meant for a background thread while the caller does other work."""
+        self.encode(["warm up"])
+
     def encode(self, texts: list[str]) -> np.ndarray:
         """Normalized float32 embeddings, one row per text."""
         if not texts:
