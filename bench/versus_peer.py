@@ -14,7 +14,8 @@ min and max. Corpus: squad-news; the same packaged all-MiniLM-L6-v2 on both side
 - cold ask and ``--help``: whole processes on the indexes built above (GNU time).
 
 Each side's warm figures come from its own long-lived process, which the parent tells what
-to run next over a pipe. Run: ``python bench/versus_peer.py [--rounds 5] [--json]``.
+to run next over a pipe. Run: ``python bench/versus_peer.py [--rounds 5] [--json]``;
+``--only ingest`` measures the ingest row alone (``--ingest-rounds`` rounds).
 """
 
 from __future__ import annotations
@@ -198,12 +199,18 @@ def processes(rounds: int, ours_cmd: list[str], peer_cmd: list[str]):
     return ours, peer, round(max(r[1] for r in runs[0])), round(max(r[1] for r in runs[1]))
 
 
-def measure(rounds: int, count: int, ingest_rounds: int) -> tuple[list[dict], dict]:
-    """Every side-by-side figure; returns (rows, facts about the run)."""
+def measure(
+    rounds: int, count: int, ingest_rounds: int, only: str | None = None
+) -> tuple[list[dict], dict]:
+    """Every side-by-side figure (``only="ingest"``: the ingest row alone); returns (rows,
+    facts about the run)."""
     qs = [q["question"] for q in questions()[:count]]
     work = Path(tempfile.mkdtemp(prefix="dateline-vs-peer-"))
     ours, peer = Worker("dateline"), Worker("peer")
     rows, facts = [], {"load average at start (1 min)": os.getloadavg()[0]}
+    facts["dateline embedding backend"] = os.environ.get(
+        "DATELINE_INDEX__EMBEDDING_BACKEND", "configured (default onnx)"
+    )
     try:
         print("  ingest rounds ...", file=sys.stderr, flush=True)
         homes, persists = [], []
@@ -223,6 +230,10 @@ def measure(rounds: int, count: int, ingest_rounds: int) -> tuple[list[dict], di
         home, persist = homes[-1], persists[-1]
         facts["dateline passages"] = ours("open", path=home)
         facts["peer chunks"] = peer("open", path=persist)
+        if only == "ingest":
+            facts["load average at end (1 min)"] = os.getloadavg()[0]
+            shutil.rmtree(work, ignore_errors=True)
+            return rows, facts
 
         print("  warm rounds ...", file=sys.stderr, flush=True)
         ours("time", call="ask", questions=qs)  # warm-up: every question once
@@ -331,13 +342,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per figure")
     parser.add_argument("--ingest-rounds", type=int, default=3)
     parser.add_argument("--questions", type=int, default=200)
+    parser.add_argument(
+        "--only", choices=("ingest",), help="measure only this figure (ingest: --ingest-rounds)"
+    )
     parser.add_argument("--json", action="store_true", help="print rows as JSON (run_all.py)")
     parser.add_argument("--worker", choices=("dateline", "peer"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker)
         return
-    rows, facts = measure(args.rounds, args.questions, args.ingest_rounds)
+    rows, facts = measure(args.rounds, args.questions, args.ingest_rounds, args.only)
     if args.json:
         print(json.dumps({"rows": rows, "facts": facts}))
     else:

@@ -61,6 +61,7 @@ class OnnxEncoder:
         self._onnx_dir = Path(onnx_dir) if onnx_dir is not None else None
         self._tokenizer = None
         self._session = None
+        self._batch_session = None
         self._input_names: set[str] = set()
         self._lock = threading.Lock()
 
@@ -105,7 +106,30 @@ class OnnxEncoder:
                     self._input_names = {i.name for i in self._session.get_inputs()}
         return self._session
 
-    def _new_session(self, path: Path):
+    @property
+    def workers(self) -> int:
+        """Threads the model may use: ``threads``, or every CPU this process may run on."""
+        return self.threads or _available_cpus()
+
+    @property
+    def batch_session(self):
+        """A single-threaded session for running several batches side by side.
+
+        One batch per thread (data parallelism) instead of every operator split over the
+        threads: the same kernels on the same rows, so the same numbers, without a barrier
+        after each of the graph's operators, which stalls every thread whenever another
+        process takes one of the cores. Made on the first call with more than one batch.
+        """
+        if self._batch_session is None:
+            session = self.session  # loads (or exports) the file first
+            with self._lock:
+                if self._batch_session is None:
+                    self._batch_session = (
+                        session if self.workers == 1 else self._new_session(self.onnx_path, 1)
+                    )
+        return self._batch_session
+
+    def _new_session(self, path: Path, threads: int | None = None):
         """A session on ``path``, from its saved optimized graph when there is one.
 
         Optimizing the graph costs every process ~15% of the session's start; the first
@@ -122,12 +146,16 @@ class OnnxEncoder:
             current = False
         if current:
             try:
-                return self._make_session(optimized, ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+                return self._make_session(
+                    optimized, ort.GraphOptimizationLevel.ORT_DISABLE_ALL, threads=threads
+                )
             except Exception:  # noqa: BLE001 - a damaged copy: optimize the export again
                 log.warning("cannot load %s; optimizing %s again", optimized, path)
         tmp = optimized.with_name(f".{optimized.name}.{os.getpid()}.tmp")
         try:
-            session = self._make_session(path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL, tmp)
+            session = self._make_session(
+                path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL, tmp, threads=threads
+            )
         except Exception:
             tmp.unlink(missing_ok=True)
             raise
@@ -137,11 +165,13 @@ class OnnxEncoder:
             tmp.unlink(missing_ok=True)
         return session
 
-    def _make_session(self, path: Path, level, save_to: Path | None = None):
+    def _make_session(
+        self, path: Path, level, save_to: Path | None = None, threads: int | None = None
+    ):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = self.threads or _available_cpus()
+        options.intra_op_num_threads = threads or self.workers
         # Idle pool threads sleep instead of spinning: ingest stores the previous group in
         # Chroma on another thread while the model runs, and spinning would starve it.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -178,9 +208,10 @@ class OnnxEncoder:
         except Exception as exc:
             raise ModelUnavailableError(f"cannot export or load the ONNX model: {exc}") from exc
 
-    def _forward(self, encodings) -> tuple[np.ndarray, np.ndarray]:
-        """Hidden states (batch, seq, dim) and the attention mask of right-padded encodings."""
-        session = self.session
+    def _forward(self, encodings, session=None) -> tuple[np.ndarray, np.ndarray]:
+        """Hidden states (batch, seq, dim) and the attention mask of right-padded encodings
+        (run on ``session``, default ``self.session``)."""
+        session = session if session is not None else self.session
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros((len(encodings), width), dtype=np.int64)
@@ -232,9 +263,9 @@ class OnnxEncoder:
         # Longest first, like sentence-transformers; stable so equal lengths keep order.
         order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
         results: list[Any] = [None] * len(texts)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            hidden, mask = self._forward([encodings[i] for i in rows])
+
+        def run(rows: list[int], session) -> None:
+            hidden, mask = self._forward([encodings[i] for i in rows], session)
             weights = mask[..., None].astype(np.float32)
             pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
             pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
@@ -255,6 +286,18 @@ class OnnxEncoder:
                     "sentence_embedding": pooled[k].copy(),
                     "offsets": np.asarray(encodings[i].offsets, dtype=np.int64).reshape(-1, 2),
                 }
+
+        groups = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        if len(groups) > 1 and self.workers > 1:
+            # Several batches: one per thread at a time (onnxruntime releases the GIL).
+            from concurrent.futures import ThreadPoolExecutor
+
+            session = self.batch_session
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="dateline-onnx") as pool:
+                list(pool.map(lambda rows: run(rows, session), groups))
+        else:
+            for rows in groups:
+                run(rows, self.session)
 
         if output_value == "sentence_embedding" and convert_to_numpy:
             stacked = np.stack(results).astype(np.float32, copy=False)

@@ -272,3 +272,40 @@ def test_saved_optimized_graph_gives_the_same_vectors(exported, tmp_path):
     saved.write_bytes(b"damaged")
     assert np.array_equal(OnnxEncoder(model_dir(), onnx_dir=tmp_path).encode(SENTENCES), first)
     assert saved.stat().st_size > 1000  # optimized and saved again
+
+
+@pytest.mark.slow
+def test_batches_side_by_side_store_the_same_passages_and_vectors(monkeypatch, exported, tmp_path):
+    """Encoding batches on parallel threads (threads > 1) writes exactly what one thread
+    writes: the same passages, passage vectors and packed sentence vectors."""
+    from bot.service import DatelineService
+    from config import load_settings
+
+    monkeypatch.setenv(ENV_DIR, str(exported))
+    stored = []
+    for threads in (1, 2):
+        service = DatelineService(load_settings(home=tmp_path / f"home-{threads}"))
+        service.embedder = Embedder("onnx", 2, threads=threads)  # many small batches
+        report = service.ingest_paths([ROOT / "data" / "articles"])
+        assert report.passages > 4
+        ids = sorted(service.store.passage_ids())
+        stored.append((ids, service.store.get_passages(ids, embeddings=True)))
+    (ids_one, one), (ids_two, two) = stored
+    assert ids_one == ids_two
+    for pid in ids_one:
+        assert one[pid].passage == two[pid].passage
+        np.testing.assert_array_equal(one[pid].embedding, two[pid].embedding)
+        np.testing.assert_array_equal(one[pid].sentence_vectors, two[pid].sentence_vectors)
+
+
+def test_parallel_batches_give_the_same_numbers(exported):
+    one = OnnxEncoder(model_dir(), onnx_dir=exported, threads=1)
+    two = OnnxEncoder(model_dir(), onnx_dir=exported, threads=2)
+    texts = SENTENCES * 3
+    got = two.encode(texts, batch_size=2, output_value=None, convert_to_numpy=False)
+    want = one.encode(texts, batch_size=2, output_value=None, convert_to_numpy=False)
+    assert two._batch_session is not None and two._batch_session is not two.session
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g["token_embeddings"], w["token_embeddings"])
+        np.testing.assert_array_equal(g["sentence_embedding"], w["sentence_embedding"])
+    np.testing.assert_array_equal(two.encode(texts, batch_size=4), one.encode(texts, batch_size=4))
