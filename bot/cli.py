@@ -19,6 +19,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: rendering it with rich imports ~0.1-0.4 s of modules before any
+    # output, and `dateline --help` should be instant.
+    rich_markup_mode=None,
 )
 
 HomeOpt = Annotated[
@@ -448,7 +451,9 @@ def evaluate(
     _run(body)
 
 
-feeds_app = typer.Typer(help="Feeds followed by `dateline watch` and the Discord bot.")
+feeds_app = typer.Typer(
+    help="Feeds followed by `dateline watch` and the Discord bot.", rich_markup_mode=None
+)
 app.add_typer(feeds_app, name="feeds")
 
 
