@@ -15,7 +15,6 @@ import json
 import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 from retrieval.errors import IndexCorruptError, IndexUnavailableError, InvalidQueryError
 from retrieval.filters import Filters, published_ts
 from retrieval.models import ArticleInfo, ArticleRecord, Passage, StoredPassage
+from retrieval.passage_rows import PassageCache, in_reading_order, passage_from_row
 from retrieval.replica import MAX_PASSAGES as REPLICA_MAX_PASSAGES
 from retrieval.replica import (
     Replica,
@@ -38,7 +38,6 @@ from retrieval.replica import (
 )
 from retrieval.vectors import pack_vectors, unpack_vectors
 
-_PASSAGE_FIELDS = ("title", "source", "published", "url", "path", "place", "author", "key")
 _ARTICLE_FIELDS = (
     "key",
     "path",
@@ -53,8 +52,6 @@ _ARTICLE_FIELDS = (
     "ingested_at",
 )
 _BATCH = 1000
-# Decoded passages kept between questions (about 10 KB each).
-PASSAGE_CACHE_SIZE = 20_000
 # Seconds to wait for a Chroma server's answer; connecting gives up sooner.
 DEFAULT_SERVER_TIMEOUT = 30.0
 _CONNECT_TIMEOUT = 3.0
@@ -65,57 +62,8 @@ REPLICA_RETRY = 30.0
 _CHROMA_TABLES = {"collections", "migrations"}
 
 
-class PassageCache:
-    """Decoded passages by id, kept between questions (decoding a passage's metadata and
-    sentence vectors costs more than the search itself). Emptied when the index's
-    generation changes, so a passage another process deleted or replaced is not served;
-    bounded, oldest entries dropped first."""
-
-    def __init__(self, size: int = PASSAGE_CACHE_SIZE):
-        self.size = size
-        self._items: OrderedDict[str, StoredPassage] = OrderedDict()
-        self._generation: str | None = None
-
-    def observe(self, generation: str) -> None:
-        """Note the index's generation; a new one empties the cache."""
-        if generation != self._generation:
-            self.clear()
-            self._generation = generation
-
-    def clear(self) -> None:
-        """Forget every passage (the index was written to)."""
-        self._items = OrderedDict()
-
-    def get_many(self, ids: Sequence[str]) -> dict[str, StoredPassage]:
-        """The cached passages among ``ids``."""
-        items = self._items
-        return {pid: items[pid] for pid in ids if pid in items}
-
-    def put(self, pid: str, stored: StoredPassage) -> None:
-        """Keep ``stored`` (without its per-query similarity)."""
-        items = self._items
-        items[pid] = replace(stored, similarity=None)
-        while len(items) > self.size:
-            items.popitem(last=False)
-
-
 def _clean_meta(meta: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in meta.items() if v is not None}
-
-
-def passage_from_row(pid: str, text: str, meta: dict[str, Any]) -> Passage:
-    """Rebuild a Passage from a Chroma row."""
-    sents = tuple(tuple(x) for x in json.loads(meta.get("sents") or "[]"))
-    return Passage(
-        id=pid,
-        article_id=meta["article_id"],
-        ordinal=int(meta.get("ordinal", 0)),
-        start=int(meta.get("start", 0)),
-        end=int(meta.get("end", len(text))),
-        text=text,
-        sentences=sents,
-        **{f: meta.get(f) for f in _PASSAGE_FIELDS},
-    )
 
 
 def _stored(pid: str, text: str, meta: dict[str, Any], sim=None, emb=None) -> StoredPassage:
@@ -568,9 +516,7 @@ class ChromaStore:
             _stored(pid, doc, meta)
             for pid, doc, meta in zip(res["ids"], res["documents"], res["metadatas"], strict=True)
         ]
-        order = {aid: n for n, aid in enumerate(article_ids)}
-        stored.sort(key=lambda sp: (order.get(sp.passage.article_id, 0), sp.passage.ordinal))
-        return stored
+        return in_reading_order(stored, article_ids)
 
     def lead_passages(self, article_ids: list[str]) -> dict[str, StoredPassage]:
         """The first passage of each of these articles, by article id."""

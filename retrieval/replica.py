@@ -42,13 +42,12 @@ import numpy as np
 
 from retrieval.filters import Filters
 from retrieval.models import StoredPassage
+from retrieval.passage_rows import PassageCache, in_reading_order, passage_from_row
 
 # Bumped whenever the files of the replica change.
 FORMAT = 1
 # No replica above this many passages (~300 MB of 384-d vectors, read by every search).
 MAX_PASSAGES = 200_000
-# Decoded passages kept between questions (as ChromaStore's PassageCache).
-CACHE_SIZE = 20_000
 _NO_TS = np.iinfo(np.int64).min
 _NO_SOURCE = -1
 
@@ -136,7 +135,7 @@ class Replica:
         if (last is None and self.count) or (last is not None and last != self.count - 1):
             raise ValueError("inconsistent replica")
         self._lock = threading.Lock()
-        self._cache: dict[str, StoredPassage] = {}
+        self._cache = PassageCache()  # files never change: no generation to observe
 
     @classmethod
     def open(cls, folder: Path) -> Replica | None:
@@ -169,8 +168,6 @@ class Replica:
             return self._db.execute(sql, tuple(args)).fetchall()
 
     def _stored(self, row: tuple) -> StoredPassage:
-        from retrieval.chroma_store import passage_from_row  # no chromadb import
-
         pos, pid, text, meta = row
         cached = self._cache.get(pid)
         if cached is not None:
@@ -182,9 +179,7 @@ class Replica:
         else:
             svecs = np.zeros((0, 1), dtype=np.float32)
         stored = StoredPassage(passage, svecs)
-        if len(self._cache) >= CACHE_SIZE:
-            self._cache.clear()
-        self._cache[pid] = stored
+        self._cache.put(pid, stored)
         return stored
 
     def _select(self, where: str, values: list[Any]) -> list[tuple]:
@@ -204,7 +199,7 @@ class Replica:
         wanted = list(dict.fromkeys(ids))
         out: dict[str, StoredPassage] = {}
         if not embeddings:
-            out = {pid: self._cache[pid] for pid in wanted if pid in self._cache}
+            out = self._cache.get_many(wanted)
             wanted = [pid for pid in wanted if pid not in out]
         for row in self._select("id IN ({})", wanted):
             stored = self._stored(row)
@@ -219,9 +214,7 @@ class Replica:
         if not article_ids:
             return []
         stored = [self._stored(r) for r in self._select("article_id IN ({})", list(article_ids))]
-        order = {aid: n for n, aid in enumerate(article_ids)}
-        stored.sort(key=lambda sp: (order.get(sp.passage.article_id, 0), sp.passage.ordinal))
-        return stored
+        return in_reading_order(stored, article_ids)
 
     def lead_passages(self, article_ids: list[str]) -> dict[str, StoredPassage]:
         """The first passage of each of these articles, by article id."""
