@@ -11,6 +11,7 @@ every write, so derived caches (BM25) know when to rebuild.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -167,9 +168,19 @@ class ChromaStore:
         return stamp_path(self.home, self.prefix)
 
     def _touch(self) -> None:
-        """Mark a local index as changing (before a write) or changed (after it)."""
         if not self.url:
             touch_stamp(self.stamp_path)
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Around a write to the passages: the stamp of a local index gets a new token
+        before (readers stop trusting the replica) and after (the change is done), even
+        when the write fails."""
+        self._touch()
+        try:
+            yield
+        finally:
+            self._touch()
 
     def replica(self) -> Replica | None:
         """The current replica of a local index, or None (server mode, none built yet,
@@ -393,9 +404,8 @@ class ChromaStore:
     def set_generation(self, generation: str) -> str:
         """Set the passages' generation token (a no-op ingest puts the old one back)."""
         passages, _ = self._collections()
-        self._touch()
-        self._call(passages.modify, metadata={"generation": generation})
-        self._touch()
+        with self._changing():
+            self._call(passages.modify, metadata={"generation": generation})
         self._cache.observe(generation)
         return generation
 
@@ -422,11 +432,8 @@ class ChromaStore:
         """
         col, _ = self._collections()
         self._cache.clear()
-        self._touch()
-        try:
+        with self._changing():
             self._upsert(col, passages, embeddings, sentence_vectors, content_hashes)
-        finally:
-            self._touch()
 
     def _upsert(self, col, passages, embeddings, sentence_vectors, content_hashes) -> None:
         for i in range(0, len(passages), _BATCH):
@@ -456,11 +463,8 @@ class ChromaStore:
         if keep_hash is not None:
             where = {"$and": [where, {"content_hash": {"$ne": keep_hash}}]}
         self._cache.clear()
-        self._touch()
-        try:
+        with self._changing():
             self._call(col.delete, where=where)
-        finally:
-            self._touch()
 
     def nearest_passages(
         self, vector: np.ndarray, n: int, filters: Filters | None = None
@@ -709,15 +713,12 @@ class ChromaStore:
         """
         ids = list(dict.fromkeys(article_ids))
         passages, articles = self._collections()
-        self._touch()
-        try:
+        with self._changing():
             for i in range(0, len(ids), _BATCH):
                 chunk = ids[i : i + _BATCH]
                 self.update_articles(chunk, status="pending")
                 self._call(passages.delete, where={"article_id": {"$in": chunk}})
                 self._call(articles.delete, ids=chunk)
-        finally:
-            self._touch()
 
     def article_count(self) -> int:
         """How many article records exist."""
@@ -775,22 +776,19 @@ class ChromaStore:
         except IndexCorruptError as exc:
             if self.url or not exc.resettable:
                 raise
-            self._touch()
-            self._wipe_local()
-            self._touch()
+            with self._changing():
+                self._wipe_local()
             return
-        self._touch()
-        for name in (f"{self.prefix}-passages", f"{self.prefix}-articles"):
-            try:
-                self._client.delete_collection(name)
-            except Exception:  # noqa: S110 - already gone is fine
-                pass
-        self._passages = self._articles = None
-        self._cache.clear()
-        self._touch()
+        with self._changing():
+            for name in (f"{self.prefix}-passages", f"{self.prefix}-articles"):
+                try:
+                    self._client.delete_collection(name)
+                except Exception:  # noqa: S110 - already gone is fine
+                    pass
+            self._passages = self._articles = None
+            self._cache.clear()
 
     def _wipe_local(self) -> None:
-        import contextlib
         import shutil
 
         from chromadb.api.shared_system_client import SharedSystemClient
