@@ -108,6 +108,22 @@ def _passage_hit(aid: str, sentences: list[str]) -> Hit:
     return Hit(Passage(f"{aid}:0", aid, 0, 0, len(text), text, sentences=tuple(spans)), 1.0)
 
 
+def _quotes_for_savery(hits: list[Hit], ranked: list[tuple[float, int, int]]):
+    """choose_quotes for a question about Savery, with the sentences scored as ``ranked``
+    (score, passage, sentence), in a 30-word budget."""
+    rows = [(score, i, j, hits[i].passage.sentence_texts()[j]) for score, i, j in ranked]
+    return choose_quotes(
+        "What was invented by Savery?",
+        hits,
+        ["invent", "saveri"],
+        {},
+        lambda texts: [t.lower().split() for t in texts],
+        max_sentences=2,
+        max_words=30,
+        rows=rows,
+    )
+
+
 def test_a_long_sentence_of_the_best_passage_is_quoted_in_part_not_skipped():
     long = (
         "Over the following decades the company built many engines of every size for mines, "
@@ -116,21 +132,7 @@ def test_a_long_sentence_of_the_best_passage_is_quoted_in_part_not_skipped():
     )
     best = _passage_hit("a", ["Savery worked in London as a military engineer.", long])
     other = _passage_hit("b", ["Engines were also built in France."])
-    rows = [
-        (1.0, 0, 0, best.passage.sentence_texts()[0]),
-        (0.9, 0, 1, long),
-        (0.8, 1, 0, "Engines were also built in France."),
-    ]
-    quotes = choose_quotes(
-        "What was invented by Savery?",
-        [best, other],
-        ["invent", "saveri"],
-        {},
-        lambda texts: [t.lower().split() for t in texts],
-        max_sentences=2,
-        max_words=30,
-        rows=rows,
-    )
+    quotes = _quotes_for_savery([best, other], [(1.0, 0, 0), (0.9, 0, 1), (0.8, 1, 0)])
     assert [(q.hit, q.sentence) for q in quotes] == [(0, 0), (0, 1)]
     assert "invented by Savery in 1698" in quotes[1].text
     assert len(quotes[0].text.split()) + len(quotes[1].text.split()) <= 30 + 2  # "…" marks
@@ -140,19 +142,5 @@ def test_a_long_sentence_of_another_passage_is_still_skipped():
     long = " ".join(["word"] * 40)
     best = _passage_hit("a", ["Savery worked in London as a military engineer."])
     other = _passage_hit("b", [long, "Engines were also built in France."])
-    rows = [
-        (1.0, 0, 0, best.passage.text),
-        (0.9, 1, 0, long),
-        (0.8, 1, 1, other.passage.text[-34:]),
-    ]
-    quotes = choose_quotes(
-        "What was invented by Savery?",
-        [best, other],
-        ["invent", "saveri"],
-        {},
-        lambda texts: [t.lower().split() for t in texts],
-        max_sentences=2,
-        max_words=30,
-        rows=rows,
-    )
+    quotes = _quotes_for_savery([best, other], [(1.0, 0, 0), (0.9, 1, 0), (0.8, 1, 1)])
     assert [(q.hit, q.sentence) for q in quotes] == [(0, 0), (1, 1)]
