@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from retrieval.errors import ModelUnavailableError
 from retrieval.model_files import DIMENSIONS, MODEL_NAME, model_dir
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # "onnx" and "onnx-int8" run an ONNX export (fp32 / dynamic int8) on onnxruntime,
 # without importing torch; see retrieval.onnx_backend.
@@ -23,12 +25,17 @@ class Embedder:
     ``backend`` is one of ``BACKENDS``: sentence-transformers on torch, or the ONNX
     export of the same model on onnxruntime in fp32 or int8 (no torch import).
     ``batch_size`` texts go through the model at a time (``index.batch_size``).
+    ``prepack=False`` starts an ONNX session faster and encodes a little slower (see
+    ``retrieval.onnx_backend.OnnxEncoder``): for a process that encodes one question.
     """
 
-    def __init__(self, backend: str, batch_size: int, threads: int | None = None):
+    def __init__(
+        self, backend: str, batch_size: int, threads: int | None = None, *, prepack: bool = True
+    ):
         self.backend = backend
         self.batch_size = batch_size
         self.threads = threads
+        self.prepack = prepack
         self._model = None
         self._lock = threading.Lock()
 
@@ -46,7 +53,12 @@ class Embedder:
         if self.backend in ("onnx", "onnx-int8"):
             from retrieval.onnx_backend import OnnxEncoder
 
-            return OnnxEncoder(path, threads=self.threads, quantized=self.backend == "onnx-int8")
+            return OnnxEncoder(
+                path,
+                threads=self.threads,
+                quantized=self.backend == "onnx-int8",
+                prepack=self.prepack,
+            )
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -80,6 +92,8 @@ class Embedder:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Normalized float32 embeddings, one row per text."""
+        import numpy as np  # here, so that a thread can start loading before numpy is in
+
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         vectors = self.model.encode(
@@ -101,6 +115,8 @@ class Embedder:
         ``texts[i]``), normalized. It costs no extra model call, and ranks passages by
         their best sentence almost as well as encoding each sentence alone.
         """
+        import numpy as np
+
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32), []
         outputs = self.model.encode(

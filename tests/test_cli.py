@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import threading
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
 
+from bot import cli
 from bot.cli import app
 from tests.helpers import DATELINE, ROOT, SEEDS, cli_env, run_dateline, seed_home
 
@@ -254,3 +258,73 @@ def test_home_that_is_a_file_is_a_clean_error(tmp_path):
     for args in (["sources"], ["ingest", SEEDS]):
         result = run_dateline(*args, home=home, timeout=60)
         assert_one_line_error(result, "is not a directory")
+
+
+# -- one-shot commands -----------------------------------------------------------------------
+
+# Runs the console-script entry point with an exit handler that says whether the
+# interpreter's teardown ran.
+_TEARDOWN_PROBE = (
+    "import atexit, sys\n"
+    "import bot.cli\n"
+    "atexit.register(lambda: print('interpreter teardown ran', file=sys.stderr))\n"
+    "sys.argv = ['dateline', *sys.argv[1:]]\n"
+    "bot.cli.main()\n"
+)
+
+
+def _entry_point(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", _TEARDOWN_PROBE, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        cwd=ROOT,
+        timeout=120,
+    )
+
+
+def test_one_shot_ask_prints_everything_then_skips_teardown(home):
+    out = _entry_point("--home", home, "ask", "--json", "Who is Song Tao?")
+    assert out.returncode == 0, out.stderr
+    answer = one_json(out.stdout)
+    assert answer["citations"] and "Song Tao" in answer["answer"]
+    assert "interpreter teardown ran" not in out.stderr
+
+
+def test_one_shot_error_keeps_its_exit_code_without_teardown(home):
+    out = _entry_point("--home", home, "ask", "   ")
+    assert out.returncode == 2
+    assert "the question is empty" in out.stderr
+    assert "interpreter teardown ran" not in out.stderr
+
+
+def test_one_shot_ask_tears_down_once_chroma_was_opened(home, tmp_path):
+    from retrieval.replica import stamp_path, touch_stamp
+
+    copy = tmp_path / "home"
+    shutil.copytree(home, copy)
+    touch_stamp(stamp_path(copy, "dateline"))  # another writer changed it: ask reads Chroma
+    out = _entry_point("--home", copy, "ask", "--json", "Who is Song Tao?")
+    assert out.returncode == 0, out.stderr
+    assert one_json(out.stdout)["citations"]
+    assert "interpreter teardown ran" in out.stderr
+
+
+def test_the_encoder_started_before_settings_is_the_one_they_choose(tmp_path, monkeypatch):
+    from config import load_settings
+
+    assert load_settings(home=tmp_path).index.question_backend() == cli._LIKELY_QUESTION_BACKEND
+    monkeypatch.setattr(cli, "_one_shot", False)
+    ctx = SimpleNamespace(obj={"home": tmp_path, "chroma_url": None, "verbose": False})
+    service = cli._service(ctx, warm=True, one_shot=True)
+    assert service.query_embedder.backend == "onnx"
+    assert service.query_embedder.prepack is False
+    monkeypatch.setenv("DATELINE_INDEX__QUERY_BACKEND", "onnx-int8")
+    monkeypatch.setenv("DATELINE_INDEX__BATCH_SIZE", "7")
+    service = cli._service(ctx, warm=True)
+    assert (service.query_embedder.backend, service.query_embedder.batch_size) == ("onnx-int8", 7)
+    assert service.query_embedder.prepack is True
+    for thread in threading.enumerate():
+        if thread.name == "warm-encoder":
+            thread.join(timeout=60)

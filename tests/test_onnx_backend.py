@@ -141,6 +141,16 @@ def test_order_and_batching_do_not_change_vectors(exported):
     np.testing.assert_allclose(single, together[1], atol=1e-5)
 
 
+def test_without_prepacked_weights_the_vectors_are_the_same(exported):
+    prepacked = OnnxEncoder(model_dir(), onnx_dir=exported).encode(SENTENCES)
+    plain = OnnxEncoder(model_dir(), onnx_dir=exported, prepack=False)
+    np.testing.assert_allclose(plain.encode(SENTENCES), prepacked, atol=1e-6)
+    assert (
+        plain.session.get_session_options().get_session_config_entry("session.disable_prepacking")
+        == "1"
+    )
+
+
 @pytest.mark.slow
 def test_token_outputs_like_sentence_transformers(exported):
     enc = OnnxEncoder(model_dir(), onnx_dir=exported)
