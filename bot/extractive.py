@@ -210,14 +210,41 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def _trim(text: str, terms: set[str], max_words: int) -> str:
+def _answer_words(question: str, words: list[str]) -> np.ndarray:
+    """1 for each of ``words`` that is of the kind ``question`` asks for (a year or month for
+    "when", an amount for "how many", a name the question does not give for "who"), else 0."""
+    for asks, has in _EXPECT:
+        if asks.search(question):
+            found = has.search if has is not None else _has_quantity
+            return np.array([1 if found(w) else 0 for w in words])
+    if _ASKS_NAME.search(question) or _ASKS_ORGANISATION.search(question):
+        asked = names_in(question, asked=True)
+        return np.array(
+            [
+                1
+                if k
+                and _CAPITAL.match(w)
+                and (n := w.strip(".,;:'\"()").lower()) not in asked
+                and n not in _NOT_NAMES
+                else 0
+                for k, w in enumerate(words)
+            ]
+        )
+    return np.zeros(len(words), dtype=int)
+
+
+def _trim(text: str, terms: set[str], max_words: int, question: str = "") -> str:
     """The ``max_words`` window of a long sentence that holds most question terms
-    (``terms`` are stems, as the BM25 tokenizer makes them)."""
+    (``terms`` are stems, as the BM25 tokenizer makes them). With ``question``, a window
+    that also holds a word of the kind asked for (:func:`_answer_words`) comes first."""
     words = text.split()
     if len(words) <= max_words:
         return text
     hits = np.array([1 if terms.intersection(toks) else 0 for toks in tokenize(words)])
     window = np.convolve(hits, np.ones(max_words, dtype=int), mode="valid")
+    if question:
+        kind = np.convolve(_answer_words(question, words), np.ones(max_words, dtype=int), "valid")
+        window = window + (kind > 0) * len(words)
     best = np.flatnonzero(window == window.max())
     start = int(best[len(best) // 2])  # of the windows holding as many terms, the middle one
     piece = " ".join(words[start : start + max_words])
@@ -311,6 +338,7 @@ def _part_of_passage(
     terms: set[str],
     max_words: int,
     cut_elsewhere: bool = False,
+    question: str = "",
 ) -> list[Quote]:
     """The second quote: the chosen one, unless a better-scoring sentence was passed over for
     being too long; then the part of it that holds the question's words, in the words left.
@@ -340,7 +368,7 @@ def _part_of_passage(
     if passed is None:
         return second
     score, i, j, sentence = passed
-    text = _trim(sentence, terms, room)
+    text = _trim(sentence, terms, room, question)
     return [Quote(i, j, text, score, _same_fact(hits, i, j), cut=i != first.hit)]
 
 
@@ -394,5 +422,7 @@ def choose_quotes(
         chosen.append(Quote(i, j, text, score, _same_fact(hits, i, j)))
         used += _words(text)
     if chosen and max_sentences > 1:
-        chosen[1:2] = _part_of_passage(chosen, rows, hits, terms, max_words, cut_elsewhere)
+        chosen[1:2] = _part_of_passage(
+            chosen, rows, hits, terms, max_words, cut_elsewhere, question
+        )
     return chosen

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.extractive import _expected_bonus, choose_quotes, names_in, organisation_not_given
+from bot.extractive import (
+    _expected_bonus,
+    _trim,
+    choose_quotes,
+    names_in,
+    organisation_not_given,
+)
 from bot.news_answers import CAUSE_BONUS, _cause_bonus
 from retrieval.models import Hit, Passage
 
@@ -180,3 +186,21 @@ def test_with_cut_elsewhere_a_weaker_long_sentence_does_not_replace_one_that_fit
     ranked = [(1.0, 0, 0), (0.9, 1, 0), (0.85, 1, 1)]
     quotes = _quotes_for_savery([best, other], ranked, cut_elsewhere=True)
     assert [(q.hit, q.sentence) for q in quotes] == [(0, 0), (1, 0)]
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("When was the naturalisation act passed?", "1708"),
+        ("How many refugees fled after the naturalisation act was passed?", "50,000"),
+    ],
+)
+def test_a_cut_sentence_keeps_a_word_of_the_kind_the_question_asks_for(question, wanted):
+    sentence = (
+        "Both before and after the 1708 passage of the Foreign Protestants Naturalisation Act, "
+        "an estimated 50,000 Protestant Walloons and Huguenots fled to England, with many "
+        "moving on to Ireland, where the naturalisation act was passed again years later."
+    )
+    terms = {"naturalis", "act", "pass", "fled", "refuge"}  # stems, as tokenize makes them
+    assert wanted not in _trim(sentence, terms, 9)  # the window with most terms
+    assert wanted in _trim(sentence, terms, 9, question)
