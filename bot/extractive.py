@@ -122,6 +122,10 @@ class Quote:
     score: float
     also: tuple[tuple[int, int], ...] = ()
     lead: str = ""
+    # Part of a sentence from another passage than the first quote's, cut to fit the words
+    # left: it adds the likeliest answer, but is not evidence that the articles name what
+    # is asked (see :func:`organisation_not_given`).
+    cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,14 +210,41 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def _trim(text: str, terms: set[str], max_words: int) -> str:
+def _answer_words(question: str, words: list[str]) -> np.ndarray:
+    """1 for each of ``words`` that is of the kind ``question`` asks for (a year or month for
+    "when", an amount for "how many", a name the question does not give for "who"), else 0."""
+    for asks, has in _EXPECT:
+        if asks.search(question):
+            found = has.search if has is not None else _has_quantity
+            return np.array([1 if found(w) else 0 for w in words])
+    if _ASKS_NAME.search(question) or _ASKS_ORGANISATION.search(question):
+        asked = names_in(question, asked=True)
+        return np.array(
+            [
+                1
+                if k
+                and _CAPITAL.match(w)
+                and (n := w.strip(".,;:'\"()").lower()) not in asked
+                and n not in _NOT_NAMES
+                else 0
+                for k, w in enumerate(words)
+            ]
+        )
+    return np.zeros(len(words), dtype=int)
+
+
+def _trim(text: str, terms: set[str], max_words: int, question: str = "") -> str:
     """The ``max_words`` window of a long sentence that holds most question terms
-    (``terms`` are stems, as the BM25 tokenizer makes them)."""
+    (``terms`` are stems, as the BM25 tokenizer makes them). With ``question``, a window
+    that also holds a word of the kind asked for (:func:`_answer_words`) comes first."""
     words = text.split()
     if len(words) <= max_words:
         return text
     hits = np.array([1 if terms.intersection(toks) else 0 for toks in tokenize(words)])
     window = np.convolve(hits, np.ones(max_words, dtype=int), mode="valid")
+    if question:
+        kind = np.convolve(_answer_words(question, words), np.ones(max_words, dtype=int), "valid")
+        window = window + (kind > 0) * len(words)
     best = np.flatnonzero(window == window.max())
     start = int(best[len(best) // 2])  # of the windows holding as many terms, the middle one
     piece = " ".join(words[start : start + max_words])
@@ -306,24 +337,39 @@ def _part_of_passage(
     hits: Sequence[Hit],
     terms: set[str],
     max_words: int,
+    cut_elsewhere: bool = False,
+    question: str = "",
 ) -> list[Quote]:
-    """The second quote: the chosen one, unless a better-scoring sentence of the first
-    quote's passage was passed over for being too long; then the part of it that holds the
-    question's words, in the words left (the passage that matched best often states the
-    answer in the sentence next to the one that matched)."""
+    """The second quote: the chosen one, unless a better-scoring sentence was passed over for
+    being too long; then the part of it that holds the question's words, in the words left.
+    A sentence of the first quote's passage comes first (the passage that matched best often
+    states the answer in the sentence next to the one that matched); else the best such
+    sentence of another passage (with ``cut_elsewhere``), since a weaker sentence that fits is
+    less likely to answer."""
     first = chosen[0]
     second = chosen[1:2]
     room = max_words - _words(first.text)
     floor = max(second[0].score if second else 0.0, RATIO * first.score)
     if room < PART_MIN_WORDS:
         return second
-    for score, i, j, sentence in rows:
+    first_text = next((r[3] for r in rows if (r[1], r[2]) == (first.hit, first.sentence)), "")
+    passed = None
+    for row in rows:
+        score, i, j, sentence = row
         if score <= floor:
             break
-        if i != first.hit or j == first.sentence:
+        if (i, j) == (first.hit, first.sentence) or sentence.strip() == first_text.strip():
             continue
-        return [Quote(i, j, _trim(sentence, terms, room), score, _same_fact(hits, i, j))]
-    return second
+        if i == first.hit:
+            passed = row
+            break
+        if passed is None and cut_elsewhere and _words(sentence) > room:
+            passed = row
+    if passed is None:
+        return second
+    score, i, j, sentence = passed
+    text = _trim(sentence, terms, room, question)
+    return [Quote(i, j, text, score, _same_fact(hits, i, j), cut=i != first.hit)]
 
 
 def choose_quotes(
@@ -337,10 +383,13 @@ def choose_quotes(
     max_words: int,
     weights: Weights = Weights(),
     rows: list[tuple[float, int, int, str]] | None = None,
+    cut_elsewhere: bool = False,
 ) -> list[Quote]:
     """The sentences to quote, in the order they are shown, within the word budget.
 
     ``rows`` are the scored sentences when the caller has them already (re-ranked).
+    ``cut_elsewhere`` lets the second quote be part of a long sentence of another passage
+    (see :func:`_part_of_passage`); answers whose shape quotes whole sentences leave it off.
     """
     if rows is None:
         rows = score_sentences(question, hits, question_terms, idf, tokenize, weights)
@@ -373,5 +422,7 @@ def choose_quotes(
         chosen.append(Quote(i, j, text, score, _same_fact(hits, i, j)))
         used += _words(text)
     if chosen and max_sentences > 1:
-        chosen[1:2] = _part_of_passage(chosen, rows, hits, terms, max_words)
+        chosen[1:2] = _part_of_passage(
+            chosen, rows, hits, terms, max_words, cut_elsewhere, question
+        )
     return chosen

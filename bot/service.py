@@ -503,6 +503,7 @@ class DatelineService:
                 max_sentences=max_sentences,
                 max_words=max_words,
                 rows=rows,
+                cut_elsewhere=kind == "lookup",
             )
         if kind == "who_said":
             quotes = shapes.whole_quotes(quotes, hits, max_words)
@@ -513,7 +514,9 @@ class DatelineService:
             if others:
                 quotes = shapes.with_lead([quotes[0], *others], hits)
                 answer.text = "Reports differ: "
-        if not quotes or organisation_not_given(answer.question, [q.text for q in quotes]):
+        if not quotes or organisation_not_given(
+            answer.question, [q.text for q in quotes if not q.cut]
+        ):
             self._abstain(answer, hits)
             return
         self._render(answer, quotes, hits, joiner)

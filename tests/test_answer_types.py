@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.extractive import _expected_bonus, choose_quotes, names_in, organisation_not_given
+from bot.extractive import (
+    _expected_bonus,
+    _trim,
+    choose_quotes,
+    names_in,
+    organisation_not_given,
+)
 from bot.news_answers import CAUSE_BONUS, _cause_bonus
 from retrieval.models import Hit, Passage
 
@@ -108,7 +114,7 @@ def _passage_hit(aid: str, sentences: list[str]) -> Hit:
     return Hit(Passage(f"{aid}:0", aid, 0, 0, len(text), text, sentences=tuple(spans)), 1.0)
 
 
-def _quotes_for_savery(hits: list[Hit], ranked: list[tuple[float, int, int]]):
+def _quotes_for_savery(hits: list[Hit], ranked: list[tuple[float, int, int]], **options):
     """choose_quotes for a question about Savery, with the sentences scored as ``ranked``
     (score, passage, sentence), in a 30-word budget."""
     rows = [(score, i, j, hits[i].passage.sentence_texts()[j]) for score, i, j in ranked]
@@ -121,6 +127,7 @@ def _quotes_for_savery(hits: list[Hit], ranked: list[tuple[float, int, int]]):
         max_sentences=2,
         max_words=30,
         rows=rows,
+        **options,
     )
 
 
@@ -144,3 +151,56 @@ def test_a_long_sentence_of_another_passage_is_still_skipped():
     other = _passage_hit("b", [long, "Engines were also built in France."])
     quotes = _quotes_for_savery([best, other], [(1.0, 0, 0), (0.9, 1, 0), (0.8, 1, 1)])
     assert [(q.hit, q.sentence) for q in quotes] == [(0, 0), (1, 1)]
+
+
+_LONG_SAVERY = (
+    "Over the following decades the company built many engines of every size for mines, "
+    "mills and waterworks across the country, and the pump invented by Savery in 1698 "
+    "remained the model that most of those engines followed for a long time afterwards."
+)
+
+
+def test_with_cut_elsewhere_a_better_long_sentence_of_another_passage_is_quoted_in_part():
+    best = _passage_hit("a", ["Savery worked in London as a military engineer."])
+    other = _passage_hit("b", [_LONG_SAVERY, "Engines were also built in France."])
+    ranked = [(1.0, 0, 0), (0.9, 1, 0), (0.8, 1, 1)]
+    quotes = _quotes_for_savery([best, other], ranked, cut_elsewhere=True)
+    assert [(q.hit, q.sentence) for q in quotes] == [(0, 0), (1, 0)]
+    assert "invented by Savery in 1698" in quotes[1].text
+    assert quotes[1].cut and not quotes[0].cut
+    assert len(quotes[0].text.split()) + len(quotes[1].text.split()) <= 30 + 2  # "…" marks
+
+
+def test_with_cut_elsewhere_the_first_quotes_passage_still_comes_first():
+    best = _passage_hit("a", ["Savery worked in London as a military engineer.", _LONG_SAVERY])
+    other = _passage_hit("b", [_LONG_SAVERY.replace("Savery", "Savery's rival"), "Short."])
+    ranked = [(1.0, 0, 0), (0.95, 1, 0), (0.9, 0, 1), (0.8, 1, 1)]
+    quotes = _quotes_for_savery([best, other], ranked, cut_elsewhere=True)
+    assert [(q.hit, q.sentence) for q in quotes] == [(0, 0), (0, 1)]
+    assert not quotes[1].cut
+
+
+def test_with_cut_elsewhere_a_weaker_long_sentence_does_not_replace_one_that_fits():
+    best = _passage_hit("a", ["Savery worked in London as a military engineer."])
+    other = _passage_hit("b", ["Engines were also built in France.", _LONG_SAVERY])
+    ranked = [(1.0, 0, 0), (0.9, 1, 0), (0.85, 1, 1)]
+    quotes = _quotes_for_savery([best, other], ranked, cut_elsewhere=True)
+    assert [(q.hit, q.sentence) for q in quotes] == [(0, 0), (1, 0)]
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("When was the naturalisation act passed?", "1708"),
+        ("How many refugees fled after the naturalisation act was passed?", "50,000"),
+    ],
+)
+def test_a_cut_sentence_keeps_a_word_of_the_kind_the_question_asks_for(question, wanted):
+    sentence = (
+        "Both before and after the 1708 passage of the Foreign Protestants Naturalisation Act, "
+        "an estimated 50,000 Protestant Walloons and Huguenots fled to England, with many "
+        "moving on to Ireland, where the naturalisation act was passed again years later."
+    )
+    terms = {"naturalis", "act", "pass", "fled", "refuge"}  # stems, as tokenize makes them
+    assert wanted not in _trim(sentence, terms, 9)  # the window with most terms
+    assert wanted in _trim(sentence, terms, 9, question)
