@@ -15,30 +15,9 @@ import sys
 import tempfile
 import time
 
-from common import emit, eval_dir, summary
+from common import emit, passage_texts, summary
 
 SIZES = (2, 4, 8, 16, 32)
-
-
-def passage_texts(service) -> list[str]:
-    """What an ingest of the squad-news corpus encodes, passage by passage."""
-    from retrieval.chunking import chunk_text
-    from retrieval.ingest import embedding_text
-    from retrieval.loaders import iter_articles
-    from retrieval.models import Article
-
-    count = service.ingestor.tokens.count_many
-    texts = []
-    for item in iter_articles([eval_dir() / "corpus"]):
-        if isinstance(item, Article):
-            spans = chunk_text(
-                item.text,
-                count,
-                max_tokens=service.settings.index.max_tokens,
-                overlap=service.settings.index.overlap_sentences,
-            )
-            texts += [embedding_text(item.text[s.start : s.end], item.title) for s in spans]
-    return texts
 
 
 def main(rounds: int = 2) -> None:

@@ -21,6 +21,28 @@ def eval_dir() -> Path:
     return Path(os.environ.get("DATELINE_EVAL_DIR", EVAL_DIR))
 
 
+def passage_texts(service) -> list[str]:
+    """What an ingest of the squad-news corpus gives the model, passage by passage
+    (chunked with ``service``'s settings, title prefix included)."""
+    from retrieval.chunking import chunk_text
+    from retrieval.ingest import embedding_text
+    from retrieval.loaders import iter_articles
+    from retrieval.models import Article
+
+    count = service.ingestor.tokens.count_many
+    texts = []
+    for item in iter_articles([eval_dir() / "corpus"]):
+        if isinstance(item, Article):
+            spans = chunk_text(
+                item.text,
+                count,
+                max_tokens=service.settings.index.max_tokens,
+                overlap=service.settings.index.overlap_sentences,
+            )
+            texts += [embedding_text(item.text[s.start : s.end], item.title) for s in spans]
+    return texts
+
+
 def questions(answerable_only: bool = False) -> list[dict]:
     """The evaluation questions."""
     rows = [json.loads(line) for line in open(eval_dir() / "questions.jsonl", encoding="utf-8")]

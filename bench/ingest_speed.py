@@ -12,16 +12,12 @@ from __future__ import annotations
 import tempfile
 import time
 
-from common import emit, eval_dir, summary
+from common import emit, eval_dir, passage_texts, summary
 
 
 def main(runs: int = 3) -> None:
     from bot.service import DatelineService
     from config import load_settings
-    from retrieval.chunking import chunk_text
-    from retrieval.ingest import embedding_text
-    from retrieval.loaders import iter_articles
-    from retrieval.models import Article
 
     corpus = eval_dir() / "corpus"
     ingest_times, encode_times, passages = [], [], 0
@@ -30,18 +26,8 @@ def main(runs: int = 3) -> None:
         embedder = warm.embedder
         embedder.encode(["warm up the model"])
         warm.store.passage_count()  # Chroma imported and started before timing
-        texts = []
-        count = warm.ingestor.tokens.count_many
-        for item in iter_articles([corpus]):
-            if isinstance(item, Article):
-                spans = chunk_text(
-                    item.text,
-                    count,
-                    max_tokens=warm.settings.index.max_tokens,
-                    overlap=warm.settings.index.overlap_sentences,
-                )
-                texts += [embedding_text(item.text[s.start : s.end], item.title) for s in spans]
-        tokens = sum(count(texts))
+        texts = passage_texts(warm)
+        tokens = sum(warm.ingestor.tokens.count_many(texts))
         # Ingest and encode-only runs alternate, so drift in machine speed hits both alike.
         for _ in range(runs):
             with tempfile.TemporaryDirectory() as home:
