@@ -78,9 +78,9 @@ class IndexSettings(BaseModel):
     batch_size: int = Field(
         _default("index", "batch_size"),
         ge=1,
-        description="Passages encoded per model call. On CPU, 4 ingests about 15% faster than 16 "
-        "and 25% faster than 64, with less memory: a small batch's activations stay in the "
-        "processor's cache (bench/ingest_speed.py).",
+        description="Passages encoded per model call. On CPU, 4 encodes 15-25% faster than 16 "
+        "and 25-40% faster than 64, with less memory: a small batch's activations stay in the "
+        "processor's cache (bench/batch_size.py).",
     )
     max_tokens: int = Field(
         _default("index", "max_tokens"),
