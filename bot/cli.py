@@ -93,56 +93,41 @@ def _settings(ctx: typer.Context, **overrides):
     return settings
 
 
-# What index.query_backend "auto" resolves to for the shipped settings (a test checks):
-# the encoder _service starts loading before the settings are read.
-_LIKELY_QUESTION_BACKEND = "onnx"
-
-
 def _service(ctx: typer.Context, *, warm: bool = False, one_shot: bool = False, **overrides):
     """The service for a command. With ``warm`` (commands that encode a question) the
     question encoder starts loading on another thread at once, before the settings are
     read (a third of a second of imports), for the backend the shipped settings choose;
-    settings that choose another get that one instead.
+    settings that choose another get that one instead. ``bot.launch`` may have started
+    it already, before the command line was parsed.
 
     ``one_shot`` is for a command that answers one question and exits (``ask``,
     ``search``): its encoder starts faster at a small cost per encode, and the process
     skips the interpreter's teardown when it is done (see ``main``).
     """
-    encoder = _start_encoder(_LIKELY_QUESTION_BACKEND, one_shot) if warm else None
+    from bot import warm_encoder
+
+    if warm:
+        warm_encoder.start_early(one_shot)
     settings = _settings(ctx, **overrides)
-    if encoder is not None:
-        if encoder.backend != settings.index.question_backend():
-            encoder = _start_encoder(settings.index.question_backend(), one_shot)
+    encoder = None
+    if warm:
+        encoder = warm_encoder.take(settings.index.question_backend(), one_shot)
         encoder.batch_size = settings.index.batch_size
     global _one_shot
     _one_shot = one_shot
     from bot.service import DatelineService
 
-    return DatelineService(settings, query_embedder=encoder)
-
-
-def _start_encoder(backend: str, one_shot: bool):
-    """A question encoder for ``backend``, loading on its own thread."""
-    import threading
-
-    from retrieval.embeddings import Embedder
-
-    encoder = Embedder(backend, 1, prepack=not one_shot)
-    # Not a daemon: the process waits for it before exiting, since onnxruntime aborts
-    # when the interpreter shuts down under a session being built.
-    threading.Thread(target=_warm, args=(encoder,), name="warm-encoder").start()
-    return encoder
-
-
-def _warm(encoder) -> None:
-    try:
-        encoder.warm()
-    except Exception as exc:  # the question's own encode reports it, as a typed error
-        logging.getLogger("bot.cli").debug("warming the encoder failed: %s", exc)
+    service = DatelineService(settings, query_embedder=encoder)
+    if one_shot:
+        # Held until the process ends: freeing the encoder's session when the command
+        # returns costs ~40 ms, which ``main`` skips by ending the process (``_exit_now``).
+        _kept.append(service)
+    return service
 
 
 # Set by a one-shot command (see ``_service``); read by ``main`` once the command is done.
 _one_shot = False
+_kept: list = []
 
 
 def _fail(message: str, code: int = 1) -> None:

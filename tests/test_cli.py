@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ from types import SimpleNamespace
 import pytest
 from typer.testing import CliRunner
 
-from bot import cli
+from bot import cli, launch, warm_encoder
 from bot.cli import app
 from tests.helpers import DATELINE, ROOT, SEEDS, cli_env, run_dateline, seed_home
 
@@ -266,10 +267,10 @@ def test_home_that_is_a_file_is_a_clean_error(tmp_path):
 # interpreter's teardown ran.
 _TEARDOWN_PROBE = (
     "import atexit, sys\n"
-    "import bot.cli\n"
+    "import bot.launch\n"
     "atexit.register(lambda: print('interpreter teardown ran', file=sys.stderr))\n"
     "sys.argv = ['dateline', *sys.argv[1:]]\n"
-    "bot.cli.main()\n"
+    "bot.launch.main()\n"
 )
 
 
@@ -314,7 +315,7 @@ def test_one_shot_ask_tears_down_once_chroma_was_opened(home, tmp_path):
 def test_the_encoder_started_before_settings_is_the_one_they_choose(tmp_path, monkeypatch):
     from config import load_settings
 
-    assert load_settings(home=tmp_path).index.question_backend() == cli._LIKELY_QUESTION_BACKEND
+    assert load_settings(home=tmp_path).index.question_backend() == warm_encoder.LIKELY_BACKEND
     monkeypatch.setattr(cli, "_one_shot", False)
     ctx = SimpleNamespace(obj={"home": tmp_path, "chroma_url": None, "verbose": False})
     service = cli._service(ctx, warm=True, one_shot=True)
@@ -325,6 +326,75 @@ def test_the_encoder_started_before_settings_is_the_one_they_choose(tmp_path, mo
     service = cli._service(ctx, warm=True)
     assert (service.query_embedder.backend, service.query_embedder.batch_size) == ("onnx-int8", 7)
     assert service.query_embedder.prepack is True
+    _join_warm_threads()
+
+
+def _join_warm_threads() -> None:
     for thread in threading.enumerate():
         if thread.name == "warm-encoder":
             thread.join(timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("argv", "command"),
+    [
+        (["ask", "Who is Song Tao?"], "ask"),
+        (["--home", "/tmp/x", "-v", "search", "talks"], "search"),
+        (["--home=/tmp/x", "ask", "q"], "ask"),
+        (["--chroma-url", "http://127.0.0.1:8000", "ask", "q"], "ask"),
+        (["--home", "ask", "repl"], None),  # "ask" is the value of --home
+        (["ask", "--help"], None),
+        (["repl"], None),
+        (["ingest", "ask"], None),
+        ([], None),
+    ],
+)
+def test_launch_recognises_a_one_shot_command(argv, command):
+    assert launch.one_shot_command(argv) == command
+
+
+def test_launch_starts_the_encoder_the_command_then_uses(tmp_path, monkeypatch):
+    seen = {}
+
+    def command_line():
+        seen["gc"] = gc.isenabled()
+        ctx = SimpleNamespace(obj={"home": tmp_path, "chroma_url": None, "verbose": False})
+        seen["early"] = warm_encoder._started
+        seen["service"] = cli._service(ctx, warm=True, one_shot=True)
+
+    monkeypatch.setattr(cli, "main", command_line)
+    monkeypatch.setattr(cli, "_one_shot", False)
+    monkeypatch.setattr(sys, "argv", ["dateline", "--home", str(tmp_path), "ask", "q"])
+    try:
+        launch.main()
+    finally:
+        gc.enable()
+        _join_warm_threads()
+    assert seen["gc"] is False
+    assert seen["early"] is not None and seen["early"].prepack is False
+    assert seen["service"].query_embedder is seen["early"]
+    assert warm_encoder._started is None  # handed out once
+
+
+def test_launch_leaves_other_commands_alone(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(cli, "main", lambda: seen.update(gc=gc.isenabled()))
+    monkeypatch.setattr(sys, "argv", ["dateline", "sources"])
+    launch.main()
+    assert seen["gc"] is True
+    assert warm_encoder._started is None
+
+
+def test_an_early_encoder_for_another_backend_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "_one_shot", False)
+    monkeypatch.setenv("DATELINE_INDEX__QUERY_BACKEND", "onnx-int8")
+    warm_encoder.start_early(one_shot=True)
+    early = warm_encoder._started
+    ctx = SimpleNamespace(obj={"home": tmp_path, "chroma_url": None, "verbose": False})
+    try:
+        service = cli._service(ctx, warm=True, one_shot=True)
+    finally:
+        _join_warm_threads()
+    assert early.backend == "onnx"
+    assert service.query_embedder is not early
+    assert service.query_embedder.backend == "onnx-int8"
