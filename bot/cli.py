@@ -113,21 +113,18 @@ def _service(ctx: typer.Context, *, warm: bool = False, one_shot: bool = False, 
     if warm:
         encoder = warm_encoder.take(settings.index.question_backend(), one_shot)
         encoder.batch_size = settings.index.batch_size
-    global _one_shot
-    _one_shot = one_shot
     from bot.service import DatelineService
 
     service = DatelineService(settings, query_embedder=encoder)
-    if one_shot:
-        # Held until the process ends: freeing the encoder's session when the command
-        # returns costs ~40 ms, which ``main`` skips by ending the process (``_exit_now``).
-        _kept.append(service)
+    global _one_shot_service
+    _one_shot_service = service if one_shot else None
     return service
 
 
-# Set by a one-shot command (see ``_service``); read by ``main`` once the command is done.
-_one_shot = False
-_kept: list = []
+# The service of a one-shot command (see ``_service``), read by ``main`` once the command is
+# done. Holding it until the process ends also spares freeing the encoder's session when the
+# command returns (~40 ms), which ``main`` skips by ending the process (``_exit_now``).
+_one_shot_service = None
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -677,7 +674,7 @@ def main() -> None:
     try:
         app()
     except SystemExit as exc:
-        if _one_shot and "chromadb" not in sys.modules:
+        if _one_shot_service is not None and "chromadb" not in sys.modules:
             _exit_now(exc.code)
         raise
 

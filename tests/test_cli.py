@@ -316,7 +316,7 @@ def test_the_encoder_started_before_settings_is_the_one_they_choose(tmp_path, mo
     from config import load_settings
 
     assert load_settings(home=tmp_path).index.question_backend() == warm_encoder.LIKELY_BACKEND
-    monkeypatch.setattr(cli, "_one_shot", False)
+    monkeypatch.setattr(cli, "_one_shot_service", None)
     ctx = SimpleNamespace(obj={"home": tmp_path, "chroma_url": None, "verbose": False})
     service = cli._service(ctx, warm=True, one_shot=True)
     assert service.query_embedder.backend == "onnx"
@@ -353,6 +353,15 @@ def test_launch_recognises_a_one_shot_command(argv, command):
     assert launch.one_shot_command(argv) == command
 
 
+def test_launch_reads_the_command_line_as_the_cli_defines_it():
+    import typer.main
+
+    command = typer.main.get_command(app)
+    valued = {opt for p in command.params if not p.is_flag for opt in p.opts}
+    assert valued == launch._VALUED_OPTIONS
+    assert launch.ONE_SHOT_COMMANDS <= set(command.commands)
+
+
 def test_launch_starts_the_encoder_the_command_then_uses(tmp_path, monkeypatch):
     seen = {}
 
@@ -363,7 +372,7 @@ def test_launch_starts_the_encoder_the_command_then_uses(tmp_path, monkeypatch):
         seen["service"] = cli._service(ctx, warm=True, one_shot=True)
 
     monkeypatch.setattr(cli, "main", command_line)
-    monkeypatch.setattr(cli, "_one_shot", False)
+    monkeypatch.setattr(cli, "_one_shot_service", None)
     monkeypatch.setattr(sys, "argv", ["dateline", "--home", str(tmp_path), "ask", "q"])
     try:
         launch.main()
@@ -386,7 +395,7 @@ def test_launch_leaves_other_commands_alone(monkeypatch):
 
 
 def test_an_early_encoder_for_another_backend_is_replaced(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "_one_shot", False)
+    monkeypatch.setattr(cli, "_one_shot_service", None)
     monkeypatch.setenv("DATELINE_INDEX__QUERY_BACKEND", "onnx-int8")
     warm_encoder.start_early(one_shot=True)
     early = warm_encoder._started
