@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test install install-dev lint bench bytecode clean
+.PHONY: run test install install-dev lint bench bytecode clean model
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,15 @@ $(VENV)/.installed-bench: $(VENV)/.installed
 
 bench: $(VENV)/.installed-bench bytecode
 	$(BIN)/python bench/run_all.py
+
+# Retrain the answer scorer from training/data (about 40 minutes on 2 CPU cores) and write
+# it, with its checksums, to bot/models/answer_scorer. Not part of `make test`.
+$(VENV)/.installed-train: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[train]'
+	touch $@
+
+model: $(VENV)/.installed-train
+	$(BIN)/python -m training.answer_scorer.train
 
 clean:
 	rm -rf $(VENV) build *.egg-info

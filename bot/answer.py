@@ -57,6 +57,10 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     fallback_reason: str | None = None
     search_query: str | None = None
+    # The number abstention compared with its threshold: the answer scorer's probability that
+    # the best candidate sentence answers (``answer.scorer_threshold``), else the evidence
+    # strength of the rule (``answer.abstain_threshold``); None when neither was measured.
+    confidence: float | None = None
 
     def to_json(self) -> dict:
         """The JSON contract of ``dateline ask --json``."""
@@ -66,6 +70,7 @@ class Answer:
             "abstained": self.abstained,
             "mode": self.mode,
             "fallback_reason": self.fallback_reason,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
             "citations": [
                 {k: v for k, v in asdict(c).items() if k != "path"} | {"path": c.path}
                 for c in self.citations

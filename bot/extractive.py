@@ -140,7 +140,7 @@ class Weights:
     missing: float = 0.85
 
 
-def _expected_bonus(question: str, sentence: str) -> float | None:
+def expected_bonus(question: str, sentence: str) -> float | None:
     """1.0 when ``sentence`` holds the kind of thing ``question`` asks for, 0.0 when it does
     not, None when the question asks for no particular kind."""
     for asks, has in _EXPECT:
@@ -280,7 +280,7 @@ def score_sentences(
             lexical = max(lexical, CARRY * previous[2] + (1 - CARRY) * lexical)
         previous = (i, *own)
         novel = 1.0 if set(toks) - qset else 0.0
-        expected = _expected_bonus(question, sentence)
+        expected = expected_bonus(question, sentence)
         score = (
             weights.semantic * semantic
             + weights.lexical * lexical

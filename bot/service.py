@@ -20,6 +20,7 @@ from pathlib import Path
 from bot import news_answers as shapes
 from bot.abstain import AbstainRule
 from bot.answer import Answer, Citation, Retrieved, Turn
+from bot.answer_scorer import AnswerScorer, measure, rerank_rows
 from bot.errors import ConfigError
 from bot.extractive import (
     Quote,
@@ -31,6 +32,7 @@ from bot.extractive import (
 from bot.followup import content_words, expand_query
 from bot.intent import Intent, read_intent
 from bot.question import clean_question
+from bot.subjects import name_the_subject
 from bot.timeframe import TimeFrame, read_time
 from bot.wirecopy import cased_vocabulary, readable
 from config import Settings
@@ -50,6 +52,9 @@ from retrieval.tokens import TokenCounter
 # Passages gathered for answers that draw on several reports (timeline, summary, latest).
 WIDE_K = 16
 _WIDE_KINDS = frozenset({"timeline", "summary", "latest"})
+# Answers that quote the few sentences most likely to answer: the learned scorer ranks them.
+# Timelines and summaries quote one sentence per report and keep the hand-weighted score.
+_SCORED_KINDS = frozenset({"lookup", "latest", "why", "who_said"})
 # Reports published a few days after a window still tell of it.
 WINDOW_SLACK_DAYS = 3
 
@@ -282,6 +287,11 @@ class DatelineService:
         return self._local_servers[key]
 
     @cached_property
+    def answer_scorer(self) -> AnswerScorer:
+        """The learned answer scorer (loads on first use)."""
+        return AnswerScorer()
+
+    @cached_property
     def support_check(self):
         """Whether a cited passage supports its sentence (content words and embeddings)."""
         from bot.support import SupportCheck
@@ -348,9 +358,15 @@ class DatelineService:
             search_query=resolved if resolved != question else None,
         )
         broad = intent.broad and frame.windowed and not no_report
-        weak = not broad and self.abstain_rule.abstain(
-            self.searcher.evidence(search_query, hits, intent.attribute)
-        )
+        # The learned scorer decides whether to abstain on the answers it ranks (after the
+        # sentences are read); the evidence rule decides for the others.
+        learned = answerer is None and self._learned(intent.kind)
+        weak = False
+        if not broad and not learned:
+            evidence = self.searcher.evidence(search_query, hits, intent.attribute)
+            weak = self.abstain_rule.abstain(evidence)
+            if evidence is not None:
+                answer.confidence = evidence.strength(self.abstain_rule.semantic_weight)
         if not hits or weak:
             self._abstain(answer, hits)
         elif no_report:
@@ -458,11 +474,26 @@ class DatelineService:
                     hits, [hits[r[1]].passage.article_id for r in reports], query
                 )
             terms, idf, rows = self._scored(query, hits)
-        if age_not_given(answer.question, [r[3] for r in rows]):
+        learned = self._learned(kind)
+        if not learned and age_not_given(answer.question, [r[3] for r in rows]):
             self._abstain(answer, hits)
             return
         if intent.quantity or kind in ("why", "who_said", "latest"):
             rows = shapes.boosted(rows, hits, intent)
+        if learned:
+            candidates = measure(
+                answer.search_query or answer.question,
+                rows[: settings.scorer_candidates],
+                hits,
+                terms,
+                idf,
+                tokenize,
+                frame.now,
+            )
+            rows, answer.confidence = rerank_rows(self.answer_scorer, candidates)
+            if answer.confidence < settings.scorer_threshold:
+                self._abstain(answer, hits)
+                return
         quotes: list[Quote] = []
         joiner = " "
         if kind == "timeline":
@@ -514,12 +545,19 @@ class DatelineService:
             if others:
                 quotes = shapes.with_lead([quotes[0], *others], hits)
                 answer.text = "Reports differ: "
-        if not quotes or organisation_not_given(
-            answer.question, [q.text for q in quotes if not q.cut]
+        if not quotes or (
+            not learned
+            and organisation_not_given(answer.question, [q.text for q in quotes if not q.cut])
         ):
             self._abstain(answer, hits)
             return
         self._render(answer, quotes, hits, joiner)
+
+    def _learned(self, kind: str) -> bool:
+        """Whether the learned scorer ranks the sentences of (and abstains on) this kind."""
+        return (
+            self.settings.answer.scorer and kind in _SCORED_KINDS and self.answer_scorer.available()
+        )
 
     def _rescore_part(self, part: str, hits: list[Hit], intent: Intent, k: int, filters: Filters):
         """Rows for one part of a several-event question ("when did X resign, and when
@@ -534,24 +572,32 @@ class DatelineService:
     def _render(self, answer: Answer, quotes: Sequence[Quote], hits: Sequence[Hit], joiner: str):
         """Write ``quotes`` into ``answer`` as text with ``[n]`` markers and citations."""
         vocabulary = cased_vocabulary(h.passage.text for h in hits)
-        numbers: dict[int, int] = {}
-        cited: dict[int, Citation] = {}
+        # One number per article: two passages of one report are one source.
+        numbers: dict[str, int] = {}
+        cited: dict[str, Citation] = {}
+        used: list[int] = []
         parts = []
         for q in quotes:
             places = [(q.hit, q.sentence, q.text), *((i, j, None) for i, j in q.also)]
             marks = []
             for i, j, text in places:
-                if i not in numbers:
-                    numbers[i] = len(numbers) + 1
+                article = hits[i].passage.article_id
+                if article not in numbers:
+                    numbers[article] = len(numbers) + 1
                     quote = readable(text or hits[i].passage.sentence_texts()[j], vocabulary)
-                    cited[i] = self._citation(numbers[i], hits[i], quote)
-                marks.append(f"[{numbers[i]}]")
-            line = q.lead + readable(q.text.strip(), vocabulary) + " " + "".join(marks)
+                    cited[article] = self._citation(numbers[article], hits[i], quote)
+                    used.append(i)
+                mark = f"[{numbers[article]}]"
+                if mark not in marks:
+                    marks.append(mark)
+            before = hits[q.hit].passage.sentence_texts()[: q.sentence]
+            text = name_the_subject(readable(q.text.strip(), vocabulary), before)
+            line = q.lead + text + " " + "".join(marks)
             parts.append(("- " if joiner == "\n" else "") + line)
         answer.text += joiner.join(parts)
         answer.citations = sorted(cited.values(), key=lambda c: c.n)
         shown = {r.passage_id for r in answer.retrieved}
-        for i in numbers:
+        for i in used:
             p = hits[i].passage
             if p.id not in shown:
                 answer.retrieved.append(

@@ -57,6 +57,7 @@ _EXPLICIT = re.compile(
 )
 _RELATIVE = re.compile(
     r"\b(?P<rel>yesterday|today|this (?:week|month|year)|last (?:week|month|year)|"
+    r"recently|lately|in recent (?:days|weeks)|"
     r"(?:the )?(?:past|last|previous) (?P<n>\d+|\w+) (?P<unit>days?|weeks?|months?|years?)|"
     r"(?P<n2>\d+|\w+) (?P<unit2>days?|weeks?|months?|years?) ago)\b",
     re.I,
@@ -192,6 +193,10 @@ def _span(expr: str, part: str | None, now: date) -> tuple[date, date] | None:
     return first, last
 
 
+# How far back "recently" reaches: the news of the past month; "in recent days", a week.
+_RECENT_DAYS = {"recently": 30, "lately": 30, "in recent weeks": 30, "in recent days": 7}
+
+
 def _relative(match: re.Match, now: date) -> tuple[date, date] | None:
     rel = match.group("rel").lower()
     monday = now - timedelta(days=now.weekday())
@@ -200,7 +205,10 @@ def _relative(match: re.Match, now: date) -> tuple[date, date] | None:
     if rel == "today":
         return now, now
     if rel == "this week":
-        return monday, now
+        # A rolling week: on a Monday "this week" still means the last few days' news.
+        return now - timedelta(days=6), now
+    if rel in _RECENT_DAYS:
+        return now - timedelta(days=_RECENT_DAYS[rel]), now
     if rel == "last week":
         return monday - timedelta(days=7), monday - timedelta(days=1)
     if rel == "this month":

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from bot.extractive import (
-    _expected_bonus,
     _trim,
     choose_quotes,
+    expected_bonus,
     names_in,
     organisation_not_given,
 )
@@ -50,7 +50,7 @@ def test_names_skip_sentence_openers_months_and_labels():
     ],
 )
 def test_expected_bonus(question, sentence, expected):
-    assert _expected_bonus(question, sentence) == expected
+    assert expected_bonus(question, sentence) == expected
 
 
 def test_a_cause_after_the_event_counts_fully():
@@ -76,7 +76,7 @@ def test_a_cause_after_the_event_counts_fully():
     ],
 )
 def test_an_organisation_question_expects_an_organisations_name(question, sentence, expected):
-    assert _expected_bonus(question, sentence) == expected
+    assert expected_bonus(question, sentence) == expected
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_an_organisation_question_expects_an_organisations_name(question, senten
 )
 def test_a_who_is_question_expects_the_role_asked_about_beside_a_name(sentence, expected):
     question = "Who is the Halvorsen-Brisk Joint Venture's project director?"
-    assert _expected_bonus(question, sentence) == expected
+    assert expected_bonus(question, sentence) == expected
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ ANSWER_KEYS = {
     "abstained",
     "mode",
     "fallback_reason",
+    "confidence",
     "citations",
     "retrieved",
     "timings_ms",

@@ -71,3 +71,13 @@ def test_every_dev_dependency_is_used_by_the_tests() -> None:
     assert dev - DEV_INDIRECT <= provided, dev - DEV_INDIRECT - provided
     undeclared = {m for m, dists in imports.items() if not dists & (runtime | dev)}
     assert not undeclared, undeclared
+
+
+def test_the_train_extra_is_what_the_training_scripts_import() -> None:
+    project = _project()
+    runtime = _declared(project["dependencies"])
+    train = _declared(project["optional-dependencies"]["train"])
+    assert train == {"scikit-learn"}, train
+    imports = _imports("training")
+    undeclared = {m for m, dists in imports.items() if not dists & (runtime | train)}
+    assert not undeclared, undeclared

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -381,3 +381,24 @@ def test_describe_open_and_closed_windows():
 def test_until_now_is_not_a_window_of_its_own():
     assert not TimeFrame(now=NOW, until=NOW).windowed
     assert TimeFrame(now=NOW, until=date(2025, 2, 1)).windowed
+
+
+def test_this_week_is_the_seven_days_up_to_now():
+    # Asked on a Tuesday, "this week" still reaches back to the weekend's reports.
+    assert window("Which team won the regatta this week?", date(2024, 6, 11)) == (
+        date(2024, 6, 5),
+        date(2024, 6, 11),
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "days"),
+    [
+        ("Which bakery chain recently closed its factory?", 30),
+        ("What has the harbour board said lately about dredging?", 30),
+        ("Which ministers resigned in recent days?", 7),
+        ("How many schools closed in recent weeks?", 30),
+    ],
+)
+def test_recently_is_a_window_ending_now(question, days):
+    assert window(question) == (NOW - timedelta(days=days), NOW)

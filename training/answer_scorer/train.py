@@ -1,0 +1,213 @@
+"""Train the answer scorer and write it into the package (``make model``).
+
+1. Index the training corpora (``training/data``; see MANIFEST.md) in a temporary home:
+   the training stories as they are, and each RealTime QA quiz evidence paragraph as one
+   article dated on its quiz day.
+2. Ask every question through the real pipeline (``DatelineService.ask`` on the question's
+   day) with a scorer that ranks like the hand-weighted score and records the candidate
+   sentences and their ``FEATURES``. A candidate is a positive when it holds one of the
+   question's answers as whole words: in an article the question cites (a story question:
+   an older report's figure is not the latest one), or in any paragraph (a quiz question);
+   an out-of-corpus question's candidates are all negatives.
+3. Fit a logistic regression on the standardized features, choosing its regularization by
+   grouped cross-validation (folds: stories and quiz weeks), and write the weights, the
+   scaling, the cross-validated figures and a SHA-256 to ``bot/models/answer_scorer.json``.
+
+    python -m training.answer_scorer.train [--seed 13] [--out PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from bot.answer_scorer import FEATURE_NAMES, MODEL_FILE, AnswerScorer, weights_digest
+from bot.evaluate import normalize
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "training" / "data"
+# Regularization strengths tried by the grouped cross-validation (inverse, sklearn's C).
+C_GRID = (0.01, 0.1, 1.0, 10.0)
+FOLDS = 5
+log = logging.getLogger("train")
+
+
+def _contains(text: str, answers: list[str]) -> bool:
+    padded = f" {normalize(text)} "
+    return any(a.strip() and f" {normalize(a)} " in padded for a in answers)
+
+
+def story_questions() -> Iterator[dict]:
+    """The training stories' questions (follow-ups need their turns: left out)."""
+    for path in sorted((DATA / "stories" / "questions").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                q = json.loads(line)
+                if q.get("history"):
+                    continue
+                yield {
+                    "group": path.stem,
+                    "question": q["question"],
+                    "now": date.fromisoformat(q["asked_on"]),
+                    "answers": [a for g in q.get("answers") or [] for a in g],
+                    "cited": {Path(c.split("#")[0]).name for c in q.get("cite") or []},
+                }
+
+
+def quiz_articles(folder: Path) -> list[dict]:
+    """Write each quiz question's evidence as an article under ``folder``; its questions."""
+    questions, seen = [], set()
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "evidence.jsonl", "w", encoding="utf-8") as sink:
+        for path in sorted((DATA / "realtimeqa").glob("*.jsonl")):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                key = (row.get("question"), row.get("answer"))
+                if key in seen or not row.get("evidence") or not row.get("answer"):
+                    continue
+                seen.add(key)
+                url = f"https://quiz.example/{row['id']}"
+                sink.write(
+                    json.dumps(
+                        {
+                            "url": url,
+                            "title": "",
+                            "text": row["evidence"],
+                            "source": row["source"],
+                            "published": row["date"],
+                        }
+                    )
+                    + "\n"
+                )
+                questions.append(
+                    {
+                        "group": row["id"].split("_")[0],
+                        "question": row["question"],
+                        "now": date.fromisoformat(row["date"]),
+                        "answers": [row["answer"]],
+                        "url": url,
+                    }
+                )
+    return questions
+
+
+def collect(questions: list[dict], corpus: Path, home: Path) -> tuple[list, list, list]:
+    """Ask each question of ``corpus`` indexed in ``home``: features, labels, groups."""
+    from bot.service import DatelineService
+    from config import load_settings
+
+    home.mkdir(parents=True, exist_ok=True)
+    identity = home / "identity.json"
+    model = {
+        "features": list(FEATURE_NAMES),
+        "coef": [1.0] + [0.0] * (len(FEATURE_NAMES) - 1),
+        "intercept": 0.0,
+        "mean": [0.0] * len(FEATURE_NAMES),
+        "scale": [1.0] * len(FEATURE_NAMES),
+    }
+    identity.write_text(json.dumps(model | {"sha256": weights_digest(model)}))
+    service = DatelineService(load_settings(home=home, answer__scorer_threshold=0.0))
+    service.ingest_paths([corpus])
+    recorded: list = []
+    service.answer_scorer = AnswerScorer(identity, recorder=recorded)
+    features, labels, groups, questions_seen = [], [], [], 0
+    for q in questions:
+        before = len(recorded)
+        service.ask(q["question"], now=q["now"])
+        if len(recorded) == before:
+            continue  # a timeline or summary: the scorer does not rank those
+        candidates = recorded[-1]
+        questions_seen += 1
+        for (_, _, _, sentence), origin, row in zip(
+            candidates.rows, candidates.origins, candidates.features, strict=True
+        ):
+            if "url" in q:
+                right = True  # another week's paragraph that names the gold choice answers too
+            else:
+                right = not q["cited"] or Path(origin).name in q["cited"]
+            labels.append(1 if q["answers"] and right and _contains(sentence, q["answers"]) else 0)
+            features.append(row)
+            groups.append(q["group"])
+    log.info("%s: %d questions scored, %d candidates", corpus.name, questions_seen, len(labels))
+    return features, labels, groups
+
+
+def fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int) -> dict:
+    """Standardize, pick C by grouped cross-validation (log loss), fit on everything."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss, roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+    scores = {}
+    for c in C_GRID:
+        predicted = np.zeros(len(y))
+        for train, test in GroupKFold(FOLDS).split(z, y, groups):
+            model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+            model.fit(z[train], y[train])
+            predicted[test] = model.predict_proba(z[test])[:, 1]
+        scores[c] = (log_loss(y, predicted), roc_auc_score(y, predicted))
+        log.info("C=%g: cross-validated log loss %.4f, AUC %.4f", c, *scores[c])
+    best = min(C_GRID, key=lambda c: scores[c][0])
+    model = LogisticRegression(C=best, max_iter=2000, random_state=seed).fit(z, y)
+    return {
+        "features": list(FEATURE_NAMES),
+        "coef": [round(float(v), 6) for v in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 6),
+        "mean": [round(float(v), 6) for v in mean],
+        "scale": [round(float(v), 6) for v in scale],
+        "training": {
+            "C": best,
+            "cv_log_loss": round(scores[best][0], 4),
+            "cv_auc": round(scores[best][1], 4),
+            "candidates": int(len(y)),
+            "positives": int(y.sum()),
+            "groups": int(len(set(groups.tolist()))),
+            "seed": seed,
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Collect the candidates, fit, write the model file."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--out", type=Path, default=MODEL_FILE)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    started = time.time()
+    with tempfile.TemporaryDirectory(prefix="dateline-train-") as tmp:
+        tmp = Path(tmp)
+        quiz = quiz_articles(tmp / "quiz")
+        f1, y1, g1 = collect(list(story_questions()), DATA / "stories" / "corpus", tmp / "h1")
+        f2, y2, g2 = collect(quiz, tmp / "quiz", tmp / "h2")
+    x = np.asarray(f1 + f2, dtype=np.float64)
+    y = np.asarray(y1 + y2)
+    groups = np.asarray(g1 + g2)
+    model = fit(x, y, groups, args.seed)
+    model["sha256"] = weights_digest(model)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    log.info(
+        "wrote %s in %.0f s: %s",
+        args.out,
+        time.time() - started,
+        dict(zip(FEATURE_NAMES, model["coef"], strict=True)),
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
