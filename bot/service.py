@@ -572,24 +572,18 @@ class DatelineService:
     def _render(self, answer: Answer, quotes: Sequence[Quote], hits: Sequence[Hit], joiner: str):
         """Write ``quotes`` into ``answer`` as text with ``[n]`` markers and citations."""
         vocabulary = cased_vocabulary(h.passage.text for h in hits)
-        # One number per article: two passages of one report are one source.
-        numbers: dict[str, int] = {}
-        cited: dict[str, Citation] = {}
-        used: list[int] = []
+        numbers: dict[int, int] = {}
+        cited: dict[int, Citation] = {}
         parts = []
         for q in quotes:
             places = [(q.hit, q.sentence, q.text), *((i, j, None) for i, j in q.also)]
             marks = []
             for i, j, text in places:
-                article = hits[i].passage.article_id
-                if article not in numbers:
-                    numbers[article] = len(numbers) + 1
+                if i not in numbers:
+                    numbers[i] = len(numbers) + 1
                     quote = readable(text or hits[i].passage.sentence_texts()[j], vocabulary)
-                    cited[article] = self._citation(numbers[article], hits[i], quote)
-                    used.append(i)
-                mark = f"[{numbers[article]}]"
-                if mark not in marks:
-                    marks.append(mark)
+                    cited[i] = self._citation(numbers[i], hits[i], quote)
+                marks.append(f"[{numbers[i]}]")
             before = hits[q.hit].passage.sentence_texts()[: q.sentence]
             text = name_the_subject(readable(q.text.strip(), vocabulary), before)
             line = q.lead + text + " " + "".join(marks)
@@ -597,7 +591,7 @@ class DatelineService:
         answer.text += joiner.join(parts)
         answer.citations = sorted(cited.values(), key=lambda c: c.n)
         shown = {r.passage_id for r in answer.retrieved}
-        for i in used:
+        for i in numbers:
             p = hits[i].passage
             if p.id not in shown:
                 answer.retrieved.append(
