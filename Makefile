@@ -56,8 +56,8 @@ $(VENV)/.installed-bench: $(VENV)/.installed
 bench: $(VENV)/.installed-bench bytecode
 	$(BIN)/python bench/run_all.py
 
-# Retrain the answer scorer from training/data (about 40 minutes on 2 CPU cores) and write
-# it, with its checksums, to bot/models/answer_scorer. Not part of `make test`.
+# Retrain the answer scorer from training/data (about 4 minutes on 2 CPU cores) and write
+# it, with its checksum, to bot/models/answer_scorer.json. Not part of `make test`.
 $(VENV)/.installed-train: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[train]'
 	touch $@
