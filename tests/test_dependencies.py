@@ -10,7 +10,7 @@ from importlib.metadata import packages_distributions
 
 from tests.helpers import ROOT
 
-OURS = {"bot", "retrieval", "config", "prompts", "tests", "bench"}
+OURS = {"bot", "retrieval", "config", "prompts", "tests", "bench", "training"}
 # Declared but imported by other packages only, each for a reason of ours.
 RUNTIME_INDIRECT = {"onnx"}  # torch's ONNX exporter and onnxruntime's quantizer
 DEV_INDIRECT = {

@@ -116,7 +116,9 @@ def collect(questions: list[dict], corpus: Path, home: Path) -> tuple[list, list
         "scale": [1.0] * len(FEATURE_NAMES),
     }
     identity.write_text(json.dumps(model | {"sha256": weights_digest(model)}))
-    service = DatelineService(load_settings(home=home, answer__scorer_threshold=0.0))
+    service = DatelineService(
+        load_settings(home=home, answer__scorer=True, answer__scorer_threshold=0.0)
+    )
     service.ingest_paths([corpus])
     recorded: list = []
     service.answer_scorer = AnswerScorer(identity, recorder=recorded)
