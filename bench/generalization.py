@@ -9,16 +9,16 @@ its abstention compares, then fits the threshold leaving one fold out at a time:
 
 - newsroom and the training stories: folds are stories; realtimeqa-dev: quiz weeks;
   squad-news: articles;
-- the objective is the mean of the three sets' accuracies (newsroom: right answers and
-  right abstentions; realtimeqa-dev: the gold choice in the answer, or an abstention where
-  the gold choice is in none of the question's articles; squad-news: the answer contained
-  for answerable questions, abstention for the others);
+- the objective is the mean of the sets' accuracies (newsroom and the stories: right
+  answers and right abstentions; realtimeqa-dev: the gold choice in the answer, or an
+  abstention where the gold choice is in none of the question's articles; squad-news: the
+  answer contained for answerable questions, abstention for the others);
 - out-of-fold: each fold scored with the threshold fitted on all other folds; in-sample:
   every fold scored with the threshold fitted on all of them.
 
-    python bench/generalization.py --run            # answer all three sets (fresh indexes)
+    python bench/generalization.py --run            # answer all four sets (fresh indexes)
     python bench/generalization.py --run --homes H  # indexes kept under H/<set>, reused
-    python bench/generalization.py --pred-dir DIR   # reuse newsroom/realtimeqa/squad .jsonl
+    python bench/generalization.py --pred-dir DIR   # reuse <set>.jsonl predictions
 
 Prints a table per set: in-sample and out-of-fold per type, and the fitted thresholds.
 """
@@ -199,7 +199,7 @@ def report(rows: list[dict], everything: float, per_fold: dict[str, float]) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Answer (or read) the three sets, fit the threshold by folds, print the table."""
+    """Answer (or read) the sets, fit the threshold by folds, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", action="store_true", help="answer the sets first")
     parser.add_argument("--pred-dir", type=Path, default=Path("/tmp/dateline-generalization"))

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.answer_scorer import FEATURE_NAMES, MODEL_FILE, AnswerScorer, weights_digest
-from bot.evaluate import normalize
+from bot.evaluate import matches_groups
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "training" / "data"
@@ -38,11 +38,6 @@ DATA = ROOT / "training" / "data"
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 FOLDS = 5
 log = logging.getLogger("train")
-
-
-def _contains(text: str, answers: list[str]) -> bool:
-    padded = f" {normalize(text)} "
-    return any(a.strip() and f" {normalize(a)} " in padded for a in answers)
 
 
 def story_questions() -> Iterator[dict]:
@@ -137,7 +132,8 @@ def collect(questions: list[dict], corpus: Path, home: Path) -> tuple[list, list
                 right = True  # another week's paragraph that names the gold choice answers too
             else:
                 right = not q["cited"] or Path(origin).name in q["cited"]
-            labels.append(1 if q["answers"] and right and _contains(sentence, q["answers"]) else 0)
+            answered = q["answers"] and right and matches_groups(sentence, [q["answers"]])
+            labels.append(1 if answered else 0)
             features.append(row)
             groups.append(q["group"])
     log.info("%s: %d questions scored, %d candidates", corpus.name, questions_seen, len(labels))
