@@ -1,9 +1,12 @@
 """Out-of-fold and in-sample answer figures, per type, for every tuned number of the answer step.
 
 The number fitted on the dev sets is the abstention threshold: ``answer.abstain_threshold``
-(the evidence rule, the default) or, with ``answer.scorer = true``,
-``answer.scorer_threshold`` (the learned answer scorer's probability; the scorer itself is
-trained on data outside every eval set: training/answer_scorer/MANIFEST.md). This bench
+(the evidence rule), with ``answer.gate = true`` ``answer.gate_threshold`` (the learned
+answer gate's probability that the answer is right), or with ``answer.scorer = true``
+``answer.scorer_threshold`` (the learned answer scorer's probability). The gate and the
+scorer themselves are trained on data outside every eval set
+(training/answer_scorer/MANIFEST.md); the gate is trained on the training stories, so the
+"stories" rows are in-sample for it (``make model`` logs its out-of-fold figure there). This bench
 answers each set once with the thresholds at 0, so every answer carries the ``confidence``
 its abstention compares, then fits the threshold leaving one fold out at a time:
 
@@ -56,6 +59,7 @@ def _answer_sets(out_dir: Path, homes: Path | None, only: list[str]) -> None:
 
     os.environ["DATELINE_ANSWER__SCORER_THRESHOLD"] = "0"
     os.environ["DATELINE_ANSWER__ABSTAIN_THRESHOLD"] = "0"
+    os.environ["DATELINE_ANSWER__GATE_THRESHOLD"] = "0"
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, folder in SETS.items():
         if only and name not in only:
@@ -232,7 +236,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from config import load_settings
 
-    setting = "scorer_threshold" if load_settings().answer.scorer else "abstain_threshold"
+    answer = load_settings().answer
+    setting = (
+        "gate_threshold"
+        if answer.gate
+        else "scorer_threshold"
+        if answer.scorer
+        else "abstain_threshold"
+    )
     print(
         f"answer.{setting} fitted on everything: {everything}; "
         f"out-of-fold thresholds: {thresholds[0]}..{thresholds[-1]}"

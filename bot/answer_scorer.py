@@ -13,11 +13,8 @@ scorer reads every candidate sentence at no measurable cost.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -25,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.errors import ConfigError
 from bot.extractive import expected_bonus
+from bot.packaged_model import LogisticWeights
 
 MODEL_FILE = Path(__file__).parent / "models" / "answer_scorer.json"
 
@@ -64,7 +61,8 @@ class Candidates:
     origins: tuple[str, ...] = ()  # each row's article: its path, else its URL or key
 
 
-def _days(published: str | None, now: date | None) -> float | None:
+def days_between(published: str | None, now: date | None) -> float | None:
+    """Days from a report's ``published`` date to ``now`` (0 for later); None if unknown."""
     if not published or now is None:
         return None
     try:
@@ -98,7 +96,7 @@ def measure(
         sims = hit.sentence_sims or ()
         words = [w.lower() for w in _WORD.findall(sentence)]
         expected = expected_bonus(question, sentence)
-        days = _days(hit.passage.published, now)
+        days = days_between(hit.passage.published, now)
         out[k] = (
             score / best,
             1.0 / (1.0 + k),
@@ -130,47 +128,21 @@ class AnswerScorer:
     def __init__(self, path: str | Path = MODEL_FILE, *, recorder: list | None = None):
         self.path = Path(path)
         self.recorder = recorder
-        self._model: dict | None = None
-        self._lock = threading.Lock()
+        self._weights = LogisticWeights(self.path, FEATURE_NAMES, "answer scorer")
 
     def available(self) -> bool:
         """Whether the weights file is present."""
-        return self.path.is_file()
+        return self._weights.available()
 
     def warm_up(self) -> None:
         """Load the weights, checking their checksum and feature names."""
-        with self._lock:
-            if self._model is not None:
-                return
-            if not self.path.is_file():
-                raise ConfigError(f"the answer scorer is not installed ({self.path} missing)")
-            model = json.loads(self.path.read_text(encoding="utf-8"))
-            if weights_digest(model) != model.get("sha256"):
-                raise ConfigError(f"the answer scorer's weights ({self.path}) fail their checksum")
-            if tuple(model["features"]) != FEATURE_NAMES:
-                raise ConfigError("the answer scorer was trained on other features; retrain it")
-            self._coef = np.asarray(model["coef"], dtype=np.float64)
-            self._mean = np.asarray(model["mean"], dtype=np.float64)
-            self._scale = np.asarray(model["scale"], dtype=np.float64)
-            self._intercept = float(model["intercept"])
-            self._model = model
+        self._weights.warm_up()
 
     def probabilities(self, candidates: Candidates) -> np.ndarray:
         """The probability that each candidate states the answer."""
         if self.recorder is not None:
             self.recorder.append(candidates)
-        if not candidates.rows:
-            return np.zeros(0)
-        self.warm_up()
-        z = ((candidates.features - self._mean) / self._scale) @ self._coef + self._intercept
-        return 1.0 / (1.0 + np.exp(-z))
-
-
-def weights_digest(model: dict) -> str:
-    """SHA-256 of the numbers that make the model (features, coefficients, scaling)."""
-    keys = ("features", "coef", "intercept", "mean", "scale")
-    payload = json.dumps({k: model[k] for k in keys}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()
+        return self._weights.probabilities(candidates.features)
 
 
 def rerank_rows(scorer: AnswerScorer, candidates: Candidates) -> tuple[list[Row], float]:

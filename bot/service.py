@@ -20,6 +20,7 @@ from pathlib import Path
 from bot import news_answers as shapes
 from bot.abstain import AbstainRule
 from bot.answer import Answer, Citation, Retrieved, Turn
+from bot.answer_gate import AnswerGate, gate_features
 from bot.answer_scorer import AnswerScorer, measure, rerank_rows
 from bot.errors import ConfigError
 from bot.extractive import (
@@ -39,6 +40,7 @@ from config import Settings
 from prompts import ABSTAIN_PHRASE
 from retrieval.chroma_store import ChromaStore
 from retrieval.embeddings import Embedder
+from retrieval.evidence import Evidence
 from retrieval.index import Index
 from retrieval.ingest import Ingestor, IngestReport
 from retrieval.lexical import BM25Index, tokenize
@@ -287,6 +289,11 @@ class DatelineService:
         return self._local_servers[key]
 
     @cached_property
+    def answer_gate(self) -> AnswerGate:
+        """The learned answer gate (its weights load on first use)."""
+        return AnswerGate()
+
+    @cached_property
     def answer_scorer(self) -> AnswerScorer:
         """The learned answer scorer (loads on first use)."""
         return AnswerScorer()
@@ -361,10 +368,14 @@ class DatelineService:
         # The learned scorer decides whether to abstain on the answers it ranks (after the
         # sentences are read); the evidence rule decides for the others.
         learned = answerer is None and self._learned(intent.kind)
+        # The learned gate decides whether to answer once the quotes are chosen; the evidence
+        # is then one of its measurements.
+        gated = answerer is None and self._gated()
         weak = False
-        if not broad and not learned:
+        evidence = None
+        if gated or (not broad and not learned):
             evidence = self.searcher.evidence(search_query, hits, intent.attribute)
-            weak = self.abstain_rule.abstain(evidence)
+            weak = not gated and self.abstain_rule.abstain(evidence)
             if evidence is not None:
                 answer.confidence = evidence.strength(self.abstain_rule.semantic_weight)
         if not hits or weak:
@@ -376,7 +387,9 @@ class DatelineService:
                 answer, answerer, resolved, hits[:k], history, on_token, frame, search_query
             )
         else:
-            self._answer_extractive(answer, search_query, hits, frame, intent, k, filters)
+            self._answer_extractive(
+                answer, search_query, hits, frame, intent, k, filters, evidence if gated else None
+            )
         done = time.perf_counter()
         answer.timings_ms = {
             "llm_setup": (set_up_at - started) * 1000,
@@ -454,7 +467,10 @@ class DatelineService:
         intent: Intent,
         k: int | None = None,
         filters: Filters | None = None,
+        gate_evidence: Evidence | None = None,
     ) -> None:
+        """Quote the sentences that answer, in the shape ``intent`` asks for, or abstain.
+        With ``gate_evidence`` (the learned gate is on), the gate decides whether to answer."""
         question = query.text
         filters = filters or Filters().up_to(frame.now)
         settings = self.settings.answer
@@ -475,7 +491,8 @@ class DatelineService:
                 )
             terms, idf, rows = self._scored(query, hits)
         learned = self._learned(kind)
-        if not learned and age_not_given(answer.question, [r[3] for r in rows]):
+        gated = gate_evidence is not None
+        if not learned and not gated and age_not_given(answer.question, [r[3] for r in rows]):
             self._abstain(answer, hits)
             return
         if intent.quantity or kind in ("why", "who_said", "latest"):
@@ -547,11 +564,56 @@ class DatelineService:
                 answer.text = "Reports differ: "
         if not quotes or (
             not learned
+            and not gated
             and organisation_not_given(answer.question, [q.text for q in quotes if not q.cut])
         ):
             self._abstain(answer, hits)
             return
+        if gated:
+            answer.confidence = self._gate(
+                answer, intent, gate_evidence, quotes, rows, hits, query, idf, frame
+            )
+            if answer.confidence < settings.gate_threshold:
+                self._abstain(answer, hits)
+                return
         self._render(answer, quotes, hits, joiner)
+
+    def _gate(self, answer, intent, evidence, quotes, rows, hits, query, idf, frame) -> float:
+        """The learned gate's probability that ``quotes`` answer the question right."""
+        question = answer.search_query or answer.question
+        terms = query.terms
+        sentence_prob = 0.0
+        if self.answer_scorer.available():
+            candidates = measure(
+                question,
+                rows[: self.settings.answer.scorer_candidates],
+                hits,
+                terms,
+                idf,
+                tokenize,
+                frame.now,
+            )
+            sentence_prob = float(max(self.answer_scorer.probabilities(candidates), default=0.0))
+        features = gate_features(
+            question,
+            intent.kind,
+            evidence,
+            intent.attribute,
+            quotes,
+            [r[3] for r in rows],
+            hits,
+            terms,
+            query.plain_terms,
+            idf,
+            tokenize,
+            sentence_prob,
+            frame.now,
+        )
+        return round(self.answer_gate.probability(question, features), 4)
+
+    def _gated(self) -> bool:
+        """Whether the learned gate decides whether to answer."""
+        return self.settings.answer.gate and self.answer_gate.available()
 
     def _learned(self, kind: str) -> bool:
         """Whether the learned scorer ranks the sentences of (and abstains on) this kind."""

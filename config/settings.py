@@ -217,6 +217,23 @@ class AnswerSettings(BaseModel):
         "true (folds by story, quiz week and article; every fold's own fit was 0.19).",
     )
 
+    gate: bool = Field(
+        _default("answer", "gate"),
+        description="Decide whether to answer with the learned answer gate (logistic weights "
+        "trained by training/answer_gate on the training stories): once the quotes are "
+        "chosen, abstain when its probability that the answer is right is below "
+        "answer.gate_threshold; the evidence rule and the age and company checks then only "
+        "feed it. false: the evidence rule and those checks decide.",
+    )
+    gate_threshold: float = Field(
+        _default("answer", "gate_threshold"),
+        ge=0,
+        le=1,
+        description="With answer.gate: abstain below this probability that the answer is "
+        "right. Fitted by bench/generalization.py with answer.gate = true (folds by story, "
+        "quiz week and article).",
+    )
+
 
 class DiscordSettings(BaseModel):
     """The Discord adapter's behaviour; the token comes only from ``DISCORD_TOKEN``."""

@@ -15,9 +15,9 @@ from bot.answer_scorer import (
     AnswerScorer,
     measure,
     rerank_rows,
-    weights_digest,
 )
 from bot.errors import ConfigError
+from bot.packaged_model import weights_digest
 from retrieval.models import Hit, Passage
 from tests.helpers import make_service, seed_home
 

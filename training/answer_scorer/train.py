@@ -29,14 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answer_scorer import FEATURE_NAMES, MODEL_FILE, AnswerScorer, weights_digest
+from bot.answer_scorer import FEATURE_NAMES, MODEL_FILE, AnswerScorer
 from bot.evaluate import matches_groups
+from bot.packaged_model import identity_model, weights_digest
+from training.logistic import fit
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "training" / "data"
-# Regularization strengths tried by the grouped cross-validation (inverse, sklearn's C).
-C_GRID = (0.01, 0.1, 1.0, 10.0)
-FOLDS = 5
 log = logging.getLogger("train")
 
 
@@ -103,14 +102,7 @@ def collect(questions: list[dict], corpus: Path, home: Path) -> tuple[list, list
 
     home.mkdir(parents=True, exist_ok=True)
     identity = home / "identity.json"
-    model = {
-        "features": list(FEATURE_NAMES),
-        "coef": [1.0] + [0.0] * (len(FEATURE_NAMES) - 1),
-        "intercept": 0.0,
-        "mean": [0.0] * len(FEATURE_NAMES),
-        "scale": [1.0] * len(FEATURE_NAMES),
-    }
-    identity.write_text(json.dumps(model | {"sha256": weights_digest(model)}))
+    identity.write_text(json.dumps(identity_model(FEATURE_NAMES)))
     service = DatelineService(
         load_settings(home=home, answer__scorer=True, answer__scorer_threshold=0.0)
     )
@@ -140,44 +132,6 @@ def collect(questions: list[dict], corpus: Path, home: Path) -> tuple[list, list
     return features, labels, groups
 
 
-def fit(x: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int) -> dict:
-    """Standardize, pick C by grouped cross-validation (log loss), fit on everything."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import log_loss, roc_auc_score
-    from sklearn.model_selection import GroupKFold
-
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    z = (x - mean) / scale
-    scores = {}
-    for c in C_GRID:
-        predicted = np.zeros(len(y))
-        for train, test in GroupKFold(FOLDS).split(z, y, groups):
-            model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
-            model.fit(z[train], y[train])
-            predicted[test] = model.predict_proba(z[test])[:, 1]
-        scores[c] = (log_loss(y, predicted), roc_auc_score(y, predicted))
-        log.info("C=%g: cross-validated log loss %.4f, AUC %.4f", c, *scores[c])
-    best = min(C_GRID, key=lambda c: scores[c][0])
-    model = LogisticRegression(C=best, max_iter=2000, random_state=seed).fit(z, y)
-    return {
-        "features": list(FEATURE_NAMES),
-        "coef": [round(float(v), 6) for v in model.coef_[0]],
-        "intercept": round(float(model.intercept_[0]), 6),
-        "mean": [round(float(v), 6) for v in mean],
-        "scale": [round(float(v), 6) for v in scale],
-        "training": {
-            "C": best,
-            "cv_log_loss": round(scores[best][0], 4),
-            "cv_auc": round(scores[best][1], 4),
-            "candidates": int(len(y)),
-            "positives": int(y.sum()),
-            "groups": int(len(set(groups.tolist()))),
-            "seed": seed,
-        },
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     """Collect the candidates, fit, write the model file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -194,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     x = np.asarray(f1 + f2, dtype=np.float64)
     y = np.asarray(y1 + y2)
     groups = np.asarray(g1 + g2)
-    model = fit(x, y, groups, args.seed)
+    model, _ = fit(x, y, groups, args.seed, FEATURE_NAMES)
     model["sha256"] = weights_digest(model)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
