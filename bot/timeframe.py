@@ -241,6 +241,11 @@ def _is_event(question: str, match: re.Match) -> bool:
     )
 
 
+def _in_year(day: date, year: int) -> date:
+    """``day`` in ``year``, the 29th of February becoming the 28th where there is none."""
+    return day.replace(year=year, day=min(day.day, calendar.monthrange(year, day.month)[1]))
+
+
 def read_time(question: str, now: date) -> TimeFrame:
     """The :class:`TimeFrame` of ``question`` asked on ``now``."""
     since: date | None = None
@@ -270,10 +275,7 @@ def read_time(question: str, now: date) -> TimeFrame:
             second = _span(match.group("md2"), match.group("part2"), now)
             if second and not re.search(_YEAR, match.group("when")):
                 # "between May and July 2024": the first month takes the second's year
-                first = (
-                    first[0].replace(year=second[0].year),
-                    first[1].replace(year=second[0].year),
-                )
+                first = (_in_year(first[0], second[0].year), _in_year(first[1], second[0].year))
         prep = (match.group("prep") or "").lower()
         spans.append(match.group(0).strip())
         if second:

@@ -66,6 +66,12 @@ def test_between_two_months_takes_the_year_of_the_second():
     assert frame.describe() == "between 1 May 2024 and 31 July 2024"
 
 
+def test_between_february_of_a_leap_year_and_a_later_month_of_a_common_year():
+    # Asked in a leap year: February is first read as 1-29 February 2028, then moved to 2027.
+    frame = read_time("How many flats were sold between February and April 2027?", date(2028, 3, 5))
+    assert (frame.since, frame.until) == (date(2027, 2, 1), date(2027, 4, 30))
+
+
 def test_between_months_of_different_years():
     assert window("What happened between May 2023 and July 2024?") == (
         date(2023, 5, 1),
