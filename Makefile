@@ -56,14 +56,16 @@ $(VENV)/.installed-bench: $(VENV)/.installed
 bench: $(VENV)/.installed-bench bytecode
 	$(BIN)/python bench/run_all.py
 
-# Retrain the answer scorer from training/data (about 4 minutes on 2 CPU cores) and write
-# it, with its checksum, to bot/models/answer_scorer.json. Not part of `make test`.
+# Retrain the answer scorer, then the answer gate (which reads the scorer's probabilities),
+# from training/data (about 12 minutes on 2 CPU cores) and write them, with their checksums,
+# to bot/models/answer_scorer.json and bot/models/answer_gate.json. Not part of `make test`.
 $(VENV)/.installed-train: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[train]'
 	touch $@
 
 model: $(VENV)/.installed-train
 	$(BIN)/python -m training.answer_scorer.train
+	$(BIN)/python -m training.answer_gate.train
 
 clean:
 	rm -rf $(VENV) build *.egg-info

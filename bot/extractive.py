@@ -102,6 +102,9 @@ _ANAPHOR = re.compile(
     r"however|thus|the latter|the former|both)\b",
     re.I,
 )
+# A sentence ending in a question mark (inside closing quotes or brackets too): headlines,
+# FAQ headings and rhetorical questions in web text ask rather than report.
+_ASKING = re.compile(r"\?[\"'”’)\]]*\s*$")
 CARRY = 0.7
 NEIGHBOUR = False
 # The fewest words worth quoting from a sentence cut down to fit the budget.
@@ -138,6 +141,8 @@ class Weights:
     expected: float = 0.1
     # A sentence without the kind of thing the question asks for keeps this share.
     missing: float = 0.85
+    # A sentence that is itself a question keeps this share: it asks, it states nothing.
+    asking: float = 0.5
 
 
 def expected_bonus(question: str, sentence: str) -> float | None:
@@ -289,6 +294,8 @@ def score_sentences(
         ) * (0.5 + 0.5 * novel)
         if expected == 0.0:
             score *= weights.missing
+        if _ASKING.search(sentence):
+            score *= weights.asking
         rows.append((score, i, j, sentence))
     rows.sort(key=lambda r: r[0], reverse=True)
     return rows

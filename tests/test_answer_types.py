@@ -6,11 +6,13 @@ from __future__ import annotations
 import pytest
 
 from bot.extractive import (
+    Weights,
     _trim,
     choose_quotes,
     expected_bonus,
     names_in,
     organisation_not_given,
+    score_sentences,
 )
 from bot.news_answers import CAUSE_BONUS, _cause_bonus
 from retrieval.models import Hit, Passage
@@ -204,3 +206,23 @@ def test_a_cut_sentence_keeps_a_word_of_the_kind_the_question_asks_for(question,
     terms = {"naturalis", "act", "pass", "fled", "refuge"}  # stems, as tokenize makes them
     assert wanted not in _trim(sentence, terms, 9)  # the window with most terms
     assert wanted in _trim(sentence, terms, 9, question)
+
+
+@pytest.mark.parametrize(
+    "asking",
+    [
+        "Which teams have never reached a cup final?",
+        'Why would anyone close a working pier?"',
+        "(So who pays for the new roof?)",
+    ],
+)
+def test_a_sentence_that_asks_scores_below_the_same_words_stated(asking):
+    stated = asking.strip('"()?') + "."
+    hit = _passage_hit("a", [asking, stated])  # the same words, measured alike
+    rows = score_sentences("cup final pier roof", [hit], ["cup"], {"cup": 1.0}, _split)
+    scores = {text: score for score, _, _, text in rows}
+    assert scores[asking] == pytest.approx(scores[stated] * Weights().asking)
+
+
+def _split(texts):
+    return [t.lower().strip('"()?.').split() for t in texts]

@@ -20,15 +20,18 @@ def fit(
     seed: int,
     names: Sequence[str],
     unit: str = "candidates",
+    weights: np.ndarray | None = None,
 ) -> tuple[dict, np.ndarray]:
     """Standardize, pick C by grouped cross-validation (log loss), fit on everything.
 
     Returns the model (in ``bot.packaged_model``'s file layout, without its digest) and
-    the chosen C's out-of-fold probabilities; ``unit`` names what a row of ``x`` is."""
+    the chosen C's out-of-fold probabilities; ``unit`` names what a row of ``x`` is, and
+    ``weights`` (default: all 1) weigh the rows in the fit and the log loss."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss, roc_auc_score
     from sklearn.model_selection import GroupKFold
 
+    weights = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
     z = (x - mean) / scale
@@ -37,13 +40,17 @@ def fit(
         predicted = np.zeros(len(y))
         for train, test in GroupKFold(FOLDS).split(z, y, groups):
             model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
-            model.fit(z[train], y[train])
+            model.fit(z[train], y[train], sample_weight=weights[train])
             predicted[test] = model.predict_proba(z[test])[:, 1]
-        scores[c] = (log_loss(y, predicted), roc_auc_score(y, predicted))
+        scores[c] = (
+            log_loss(y, predicted, sample_weight=weights),
+            roc_auc_score(y, predicted, sample_weight=weights),
+        )
         predictions[c] = predicted
         log.info("C=%g: cross-validated log loss %.4f, AUC %.4f", c, *scores[c])
     best = min(C_GRID, key=lambda c: scores[c][0])
-    model = LogisticRegression(C=best, max_iter=2000, random_state=seed).fit(z, y)
+    model = LogisticRegression(C=best, max_iter=2000, random_state=seed)
+    model.fit(z, y, sample_weight=weights)
     model_file = {
         "features": list(names),
         "coef": [round(float(v), 6) for v in model.coef_[0]],
