@@ -12,7 +12,10 @@ Mode = Literal["extractive", "llm", "abstained"]
 
 @dataclass(frozen=True)
 class Citation:
-    """A numbered source backing part of an answer; ``n`` matches the ``[n]`` marker."""
+    """A numbered source backing part of an answer; ``n`` matches the ``[n]`` marker.
+
+    A source is one article: ``passage_id`` and ``quote`` are its first quoted passage and
+    sentence, ``passages`` every passage of it the answer quotes (the first included)."""
 
     n: int
     passage_id: str
@@ -24,6 +27,7 @@ class Citation:
     quote: str
     path: str | None = None
     key: str | None = None
+    passages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

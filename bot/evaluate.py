@@ -159,7 +159,11 @@ def score_predictions(rows: list[tuple[dict, dict]]) -> dict:
         if _contains(p["answer"], q["answers"]):
             contained += 1
             by_id = {r["passage_id"]: r["text"] for r in p["retrieved"]}
-            cited = [by_id.get(c["passage_id"], c["quote"]) for c in p["citations"]]
+            cited = [
+                by_id.get(passage, c["quote"])
+                for c in p["citations"]
+                for passage in c.get("passages") or [c["passage_id"]]
+            ]
             precise += any(_contains(t, q["answers"]) for t in cited)
     latencies = [p["timings_ms"]["total"] for _, p in rows]
     n = len(answerable) or 1

@@ -451,6 +451,7 @@ class DatelineService:
             quote=quote,
             path=p.path,
             key=p.key,
+            passages=(p.id,),
         )
 
     def _scored(self, query: Query, hits: Sequence[Hit]):
@@ -634,18 +635,28 @@ class DatelineService:
     def _render(self, answer: Answer, quotes: Sequence[Quote], hits: Sequence[Hit], joiner: str):
         """Write ``quotes`` into ``answer`` as text with ``[n]`` markers and citations."""
         vocabulary = cased_vocabulary(h.passage.text for h in hits)
-        numbers: dict[int, int] = {}
-        cited: dict[int, Citation] = {}
+        # One number per article: two passages of one report are one source.
+        numbers: dict[str, int] = {}
+        cited: dict[str, Citation] = {}
+        used: list[int] = []
         parts = []
         for q in quotes:
             places = [(q.hit, q.sentence, q.text), *((i, j, None) for i, j in q.also)]
             marks = []
             for i, j, text in places:
-                if i not in numbers:
-                    numbers[i] = len(numbers) + 1
+                article = hits[i].passage.article_id
+                if article not in numbers:
+                    numbers[article] = len(numbers) + 1
                     quote = readable(text or hits[i].passage.sentence_texts()[j], vocabulary)
-                    cited[i] = self._citation(numbers[i], hits[i], quote)
-                marks.append(f"[{numbers[i]}]")
+                    cited[article] = self._citation(numbers[article], hits[i], quote)
+                elif hits[i].passage.id not in cited[article].passages:
+                    c = cited[article]
+                    cited[article] = replace(c, passages=(*c.passages, hits[i].passage.id))
+                if i not in used:
+                    used.append(i)
+                mark = f"[{numbers[article]}]"
+                if mark not in marks:
+                    marks.append(mark)
             before = hits[q.hit].passage.sentence_texts()[: q.sentence]
             text = name_the_subject(readable(q.text.strip(), vocabulary), before)
             line = q.lead + text + " " + "".join(marks)
@@ -653,7 +664,7 @@ class DatelineService:
         answer.text += joiner.join(parts)
         answer.citations = sorted(cited.values(), key=lambda c: c.n)
         shown = {r.passage_id for r in answer.retrieved}
-        for i in numbers:
+        for i in used:
             p = hits[i].passage
             if p.id not in shown:
                 answer.retrieved.append(

@@ -44,3 +44,22 @@ def test_a_quote_opening_with_she_names_her(tmp_path):
     )
     service._render(answer, [Quote(0, 1, passage.sentence_texts()[1], 0.9)], hits, " ")
     assert answer.text.startswith("She (Ines Varga) said the quay would reopen.")
+
+
+def test_two_passages_of_one_article_are_one_source(tmp_path):
+    service = DatelineService(load_settings(home=tmp_path))
+    hits = [
+        _hit("a:0", "a", "The pier closed on Monday after a storm."),
+        _hit("b:0", "b", "Engineers found cracks in two piles."),
+        _hit("a:1", "a", "Repairs will cost 2 million crowns."),
+    ]
+    answer = Answer(question="Why did the pier close?", text="", abstained=False, mode="extractive")
+    quotes = [Quote(i, 0, h.passage.text, 1.0) for i, h in enumerate(hits)]
+    service._render(answer, quotes, hits, " ")
+    assert [(c.n, c.article_id, c.passages) for c in answer.citations] == [
+        (1, "a", ("a:0", "a:1")),
+        (2, "b", ("b:0",)),
+    ]
+    assert answer.citations[0].quote == "The pier closed on Monday after a storm."
+    assert answer.text.endswith("Repairs will cost 2 million crowns. [1]")
+    assert {r.passage_id for r in answer.retrieved} == {"a:0", "b:0", "a:1"}

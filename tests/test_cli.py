@@ -40,6 +40,7 @@ CITATION_KEYS = {
     "quote",
     "path",
     "key",
+    "passages",
 }
 RETRIEVED_KEYS = {"passage_id", "article_id", "score", "text"}
 HIT_KEYS = {
