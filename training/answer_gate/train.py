@@ -135,6 +135,27 @@ def decision_accuracy(records: list[dict], probabilities: dict[int, float], t: f
     return good / len(records)
 
 
+def evidence_rule(records: list[dict]) -> dict[int, float]:
+    """What the rule the gate replaces decides on ``records``, as probabilities of 1 (answer)
+    or 0: the evidence strength reaches ``answer.abstain_threshold`` and neither the age
+    nor the company check finds the asked thing missing (its other checks are off here)."""
+    from config import load_settings
+
+    threshold = load_settings().answer.abstain_threshold
+    at = {name: GATE_FEATURE_NAMES.index(name) for name in GATE_FEATURE_NAMES}
+    out = {}
+    for n, r in enumerate(records):
+        if r["x"] is not None:
+            x = r["x"]
+            answers = (
+                x[at["evidence"]] >= threshold
+                and not x[at["age_missing"]]
+                and not x[at["organisation_missing"]]
+            )
+            out[n] = 1.0 if answers else 0.0
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Collect the answers, fit, write the model file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -190,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         model["training"][f"{name}_answered_ungated_right"] = round(
             sum(r["right"] for r in chosen) / len(chosen), 4
+        )
+        model["training"][f"{name}_evidence_rule_decision_accuracy"] = round(
+            decision_accuracy(chosen, evidence_rule(chosen), 0.5), 4
         )
     model["sha256"] = weights_digest(model)
     args.out.parent.mkdir(parents=True, exist_ok=True)
