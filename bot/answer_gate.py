@@ -114,7 +114,7 @@ def gate_features(
     )
 
 
-class AnswerGate:
+class AnswerGate(LogisticWeights):
     """The probability that an answer is right, from the packaged logistic weights.
 
     ``recorder``, when a list, receives ``(question, features)`` for every answer gated
@@ -122,20 +122,11 @@ class AnswerGate:
     """
 
     def __init__(self, path: str | Path = MODEL_FILE, *, recorder: list | None = None):
-        self.path = Path(path)
+        super().__init__(path, GATE_FEATURE_NAMES, "answer gate")
         self.recorder = recorder
-        self._weights = LogisticWeights(self.path, GATE_FEATURE_NAMES, "answer gate")
-
-    def available(self) -> bool:
-        """Whether the weights file is present."""
-        return self._weights.available()
-
-    def warm_up(self) -> None:
-        """Load the weights, checking their checksum and feature names."""
-        self._weights.warm_up()
 
     def probability(self, question: str, features: np.ndarray) -> float:
         """The probability that the answer measured by ``features`` is right."""
         if self.recorder is not None:
             self.recorder.append((question, features))
-        return float(self._weights.probabilities(features[None, :])[0])
+        return float(self.predict(features[None, :])[0])

@@ -118,7 +118,7 @@ def measure(
     return Candidates(rows, out, origins)
 
 
-class AnswerScorer:
+class AnswerScorer(LogisticWeights):
     """Probabilities that candidate sentences answer, from the packaged logistic weights.
 
     ``recorder``, when a list, receives every ``Candidates`` scored (training reads the
@@ -126,23 +126,14 @@ class AnswerScorer:
     """
 
     def __init__(self, path: str | Path = MODEL_FILE, *, recorder: list | None = None):
-        self.path = Path(path)
+        super().__init__(path, FEATURE_NAMES, "answer scorer")
         self.recorder = recorder
-        self._weights = LogisticWeights(self.path, FEATURE_NAMES, "answer scorer")
-
-    def available(self) -> bool:
-        """Whether the weights file is present."""
-        return self._weights.available()
-
-    def warm_up(self) -> None:
-        """Load the weights, checking their checksum and feature names."""
-        self._weights.warm_up()
 
     def probabilities(self, candidates: Candidates) -> np.ndarray:
         """The probability that each candidate states the answer."""
         if self.recorder is not None:
             self.recorder.append(candidates)
-        return self._weights.probabilities(candidates.features)
+        return self.predict(candidates.features)
 
 
 def rerank_rows(scorer: AnswerScorer, candidates: Candidates) -> tuple[list[Row], float]:

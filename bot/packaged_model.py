@@ -27,7 +27,8 @@ def weights_digest(model: dict) -> str:
 
 
 class LogisticWeights:
-    """A logistic model read from ``path``, trained on exactly ``features`` (in order)."""
+    """A logistic model read from ``path``, trained on exactly ``features`` (in order);
+    ``what`` names it in errors. The learned steps subclass it."""
 
     def __init__(self, path: str | Path, features: Sequence[str], what: str):
         self.path = Path(path)
@@ -58,7 +59,7 @@ class LogisticWeights:
             self._intercept = float(model["intercept"])
             self._model = model
 
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
+    def predict(self, features: np.ndarray) -> np.ndarray:
         """The model's probability for each row of ``features``."""
         if not len(features):
             return np.zeros(0)
@@ -67,11 +68,11 @@ class LogisticWeights:
         return 1.0 / (1.0 + np.exp(-z))
 
 
-def identity_model(features: Sequence[str], first: float = 1.0) -> dict:
+def identity_model(features: Sequence[str]) -> dict:
     """A model file whose score is the first feature (training records through it)."""
     model = {
         "features": list(features),
-        "coef": [first] + [0.0] * (len(features) - 1),
+        "coef": [1.0] + [0.0] * (len(features) - 1),
         "intercept": 0.0,
         "mean": [0.0] * len(features),
         "scale": [1.0] * len(features),

@@ -7,6 +7,7 @@ the seed articles is built once per test process (``seed_home``); services built
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -250,3 +251,21 @@ def stop(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=15)
+
+
+def logistic_model_file(
+    path: Path, names: tuple[str, ...], weights: dict[str, float], intercept: float = 0.0
+) -> Path:
+    """Write a packaged logistic model over ``names`` (unscaled; ``weights`` by name, the
+    rest 0) to ``path``, with its checksum, as ``bot.packaged_model`` loads it."""
+    from bot.packaged_model import weights_digest
+
+    model = {
+        "features": list(names),
+        "coef": [weights.get(n, 0.0) for n in names],
+        "intercept": intercept,
+        "mean": [0.0] * len(names),
+        "scale": [1.0] * len(names),
+    }
+    path.write_text(json.dumps(model | {"sha256": weights_digest(model)}))
+    return path

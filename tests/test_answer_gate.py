@@ -12,10 +12,9 @@ import pytest
 from bot.answer_gate import GATE_FEATURE_NAMES, MODEL_FILE, AnswerGate, gate_features
 from bot.errors import ConfigError
 from bot.extractive import Quote
-from bot.packaged_model import weights_digest
 from retrieval.evidence import Evidence
 from retrieval.models import Hit, Passage
-from tests.helpers import make_service, seed_home
+from tests.helpers import logistic_model_file, make_service, seed_home
 
 NOW = date(2024, 6, 30)
 
@@ -57,16 +56,7 @@ def _features(question, quotes, sentences, *, plain, attribute=None, evidence=No
 
 
 def _model(tmp_path, weights: dict[str, float], intercept: float = 0.0):
-    model = {
-        "features": list(GATE_FEATURE_NAMES),
-        "coef": [weights.get(n, 0.0) for n in GATE_FEATURE_NAMES],
-        "intercept": intercept,
-        "mean": [0.0] * len(GATE_FEATURE_NAMES),
-        "scale": [1.0] * len(GATE_FEATURE_NAMES),
-    }
-    path = tmp_path / "gate.json"
-    path.write_text(json.dumps(model | {"sha256": weights_digest(model)}))
-    return path
+    return logistic_model_file(tmp_path / "gate.json", GATE_FEATURE_NAMES, weights, intercept)
 
 
 def test_features_tell_a_quote_that_answers_from_one_about_the_subject():

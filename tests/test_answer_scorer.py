@@ -19,7 +19,7 @@ from bot.answer_scorer import (
 from bot.errors import ConfigError
 from bot.packaged_model import weights_digest
 from retrieval.models import Hit, Passage
-from tests.helpers import make_service, seed_home
+from tests.helpers import logistic_model_file, make_service, seed_home
 
 NOW = date(2024, 6, 30)
 
@@ -50,16 +50,7 @@ def _tokenize(texts):
 
 
 def _model(tmp_path, weights: dict[str, float], intercept: float = 0.0):
-    model = {
-        "features": list(FEATURE_NAMES),
-        "coef": [weights.get(n, 0.0) for n in FEATURE_NAMES],
-        "intercept": intercept,
-        "mean": [0.0] * len(FEATURE_NAMES),
-        "scale": [1.0] * len(FEATURE_NAMES),
-    }
-    path = tmp_path / "scorer.json"
-    path.write_text(json.dumps(model | {"sha256": weights_digest(model)}))
-    return path
+    return logistic_model_file(tmp_path / "scorer.json", FEATURE_NAMES, weights, intercept)
 
 
 def _column(candidates, name):

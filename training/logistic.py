@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+
+from bot.packaged_model import weights_digest
 
 # Regularization strengths tried by the grouped cross-validation (inverse, sklearn's C).
 C_GRID = (0.01, 0.1, 1.0, 10.0)
@@ -68,3 +72,10 @@ def fit(
         },
     }
     return model_file, predictions[best]
+
+
+def write_model(model: dict, path: Path) -> None:
+    """Write ``model`` to ``path`` with the SHA-256 of its numbers, as the bot loads it."""
+    model["sha256"] = weights_digest(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")

@@ -42,9 +42,9 @@ import numpy as np
 
 from bot.answer_gate import GATE_FEATURE_NAMES, MODEL_FILE, AnswerGate
 from bot.evaluate import cites_expected, load_questions, matches_groups, normalize
-from bot.packaged_model import identity_model, weights_digest
+from bot.packaged_model import identity_model
 from training.answer_scorer.train import quiz_articles
-from training.logistic import fit
+from training.logistic import fit, write_model
 
 ROOT = Path(__file__).resolve().parents[2]
 STORIES = ROOT / "training" / "data" / "stories"
@@ -215,9 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         model["training"][f"{name}_evidence_rule_decision_accuracy"] = round(
             decision_accuracy(chosen, evidence_rule(chosen), 0.5), 4
         )
-    model["sha256"] = weights_digest(model)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    write_model(model, args.out)
     log.info(
         "wrote %s in %.0f s: %s; %s",
         args.out,

@@ -31,8 +31,8 @@ import numpy as np
 
 from bot.answer_scorer import FEATURE_NAMES, MODEL_FILE, AnswerScorer
 from bot.evaluate import matches_groups
-from bot.packaged_model import identity_model, weights_digest
-from training.logistic import fit
+from bot.packaged_model import identity_model
+from training.logistic import fit, write_model
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "training" / "data"
@@ -149,9 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     y = np.asarray(y1 + y2)
     groups = np.asarray(g1 + g2)
     model, _ = fit(x, y, groups, args.seed, FEATURE_NAMES)
-    model["sha256"] = weights_digest(model)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+    write_model(model, args.out)
     log.info(
         "wrote %s in %.0f s: %s",
         args.out,
