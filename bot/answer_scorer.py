@@ -48,6 +48,7 @@ FEATURES: tuple[tuple[str, str], ...] = (
     ("age", "log(1 + days from its report to now) / 8: news questions want fresh reports"),
     ("quote", "holds a quotation mark"),
     ("number", "holds a digit"),
+    ("reader", "the answer reader's probability that it answers (a cross-encoder read of both)"),
 )
 FEATURE_NAMES = tuple(name for name, _ in FEATURES)
 
@@ -79,8 +80,14 @@ def measure(
     idf: dict[str, float],
     tokenize: Callable[[list[str]], list[list[str]]],
     now: date | None,
+    read: Callable[[str, list[str]], np.ndarray] | None = None,
+    read_top: int | None = None,
 ) -> Candidates:
-    """The ``FEATURES`` of each of ``rows`` (sentences of ``hits``), in ``rows``' order."""
+    """The ``FEATURES`` of each of ``rows`` (sentences of ``hits``), in ``rows``' order.
+
+    ``read`` is the answer reader (``bot.answer_reader.AnswerReader.probabilities``): it
+    reads the first ``read_top`` rows (all when None), the others measure 0; without a
+    reader the measurement is 0.5 throughout."""
     rows = list(rows)
     if not rows:
         return Candidates([], np.zeros((0, len(FEATURES)), dtype=np.float32))
@@ -90,6 +97,12 @@ def measure(
     mass = sum(idf.get(t, 0.0) for t in qset) or 1.0
     qwords = {w.lower() for w in _WORD.findall(question)}
     tokens = tokenize([r[3] for r in rows])
+    reader = None
+    if read is not None:
+        reader = np.zeros(len(rows))
+        top = len(rows) if read_top is None else min(read_top, len(rows))
+        if top:
+            reader[:top] = read(question, [r[3] for r in rows[:top]])
     out = np.zeros((len(rows), len(FEATURES)), dtype=np.float32)
     for k, ((score, i, j, sentence), toks) in enumerate(zip(rows, tokens, strict=True)):
         hit = hits[i]
@@ -111,6 +124,7 @@ def measure(
             min(math.log1p(days) / 8.0, 1.0) if days is not None else 0.5,
             1.0 if _QUOTE.search(sentence) else 0.0,
             1.0 if _DIGIT.search(sentence) else 0.0,
+            float(reader[k]) if reader is not None else 0.5,
         )
     origins = tuple(
         (p.path or p.url or p.key or "") for p in (hits[i].passage for _, i, _, _ in rows)

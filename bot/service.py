@@ -21,6 +21,7 @@ from bot import news_answers as shapes
 from bot.abstain import AbstainRule
 from bot.answer import Answer, Citation, Retrieved, Turn
 from bot.answer_gate import AnswerGate, gate_features
+from bot.answer_reader import AnswerReader
 from bot.answer_scorer import AnswerScorer, measure, rerank_rows
 from bot.errors import ConfigError
 from bot.extractive import (
@@ -299,6 +300,15 @@ class DatelineService:
         return AnswerScorer()
 
     @cached_property
+    def answer_reader(self) -> AnswerReader:
+        """The answer reader, a cross-encoder the scorer reads (loads on first use)."""
+        return AnswerReader()
+
+    def _read(self):
+        """The reader's scoring function for ``measure``, or None when it is not installed."""
+        return self.answer_reader.probabilities if self.answer_reader.available() else None
+
+    @cached_property
     def support_check(self):
         """Whether a cited passage supports its sentence (content words and embeddings)."""
         from bot.support import SupportCheck
@@ -498,6 +508,8 @@ class DatelineService:
             return
         if intent.quantity or kind in ("why", "who_said", "latest"):
             rows = shapes.boosted(rows, hits, intent)
+        if not learned and kind in _SCORED_KINDS and settings.reader_weight > 0 and self._read():
+            rows = self._reader_weighted(answer.search_query or question, rows)
         if learned:
             candidates = measure(
                 answer.search_query or answer.question,
@@ -507,6 +519,8 @@ class DatelineService:
                 idf,
                 tokenize,
                 frame.now,
+                self._read(),
+                self.settings.answer.reader_candidates,
             )
             rows, answer.confidence = rerank_rows(self.answer_scorer, candidates)
             if answer.confidence < settings.scorer_threshold:
@@ -579,6 +593,20 @@ class DatelineService:
                 return
         self._render(answer, quotes, hits, joiner)
 
+    def _reader_weighted(self, question: str, rows: list) -> list:
+        """``rows`` with the best ``answer.reader_candidates`` scores times (1 +
+        ``answer.reader_weight`` x the answer reader's probability), best first."""
+        settings = self.settings.answer
+        top = rows[: settings.reader_candidates]
+        if not top:
+            return rows
+        read = self.answer_reader.probabilities(question, [r[3] for r in top])
+        weighted = [
+            (score * (1.0 + settings.reader_weight * float(p)), i, j, s)
+            for p, (score, i, j, s) in zip(read, top, strict=True)
+        ]
+        return sorted(weighted + list(rows[len(top) :]), key=lambda r: r[0], reverse=True)
+
     def _gate(self, answer, intent, evidence, quotes, rows, hits, query, idf, frame) -> float:
         """The learned gate's probability that ``quotes`` answer the question right."""
         question = answer.search_query or answer.question
@@ -593,6 +621,8 @@ class DatelineService:
                 idf,
                 tokenize,
                 frame.now,
+                self._read(),
+                self.settings.answer.reader_candidates,
             )
             sentence_prob = float(max(self.answer_scorer.probabilities(candidates), default=0.0))
         features = gate_features(

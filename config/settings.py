@@ -208,6 +208,24 @@ class AnswerSettings(BaseModel):
         "re-ranks per question (the rest are not quoted): about the sentences of the 5 "
         "passages a lookup shows.",
     )
+    reader_candidates: int = Field(
+        _default("answer", "reader_candidates"),
+        ge=0,
+        le=200,
+        description="Of the scorer's candidates, how many (best by the hand-weighted score "
+        "first) the answer reader, a cross-encoder, reads; the others' reader measurement "
+        "is 0. Each read costs about 5 ms on 2 cores: 8 keep a complete answer under "
+        "bench/latency.py's 80 ms. Retrain the scorer (make model) after changing it.",
+    )
+    reader_weight: float = Field(
+        _default("answer", "reader_weight"),
+        ge=0,
+        le=10,
+        description="Without the scorer: each of the best answer.reader_candidates sentences "
+        "by the hand-weighted score has that score times (1 + this x the answer reader's "
+        "probability), so the reader re-orders the best few and nothing else; 0 leaves the "
+        "reader out (it then costs nothing). Measured by bench/generalization.py.",
+    )
     scorer_threshold: float = Field(
         _default("answer", "scorer_threshold"),
         ge=0,

@@ -78,6 +78,25 @@ def test_measure_reads_each_sentence_in_its_place():
     assert list(_column(c, "quote")) == [0.0, 1.0]
     assert list(_column(c, "number")) == [1.0, 0.0]
     assert _column(c, "age")[0] == pytest.approx(np.log1p(10) / 8)
+    assert list(_column(c, "reader")) == [0.5, 0.5]  # no reader: the same for every sentence
+
+
+def test_measure_takes_the_readers_probability_of_each_sentence():
+    hit = _hit(["The ferry sails at dawn.", "It carries 90 cars."])
+    rows = [(2.0, 0, 1, "It carries 90 cars."), (1.0, 0, 0, "The ferry sails at dawn.")]
+    asked = []
+
+    def read(question, sentences):
+        asked.append((question, list(sentences)))
+        return np.asarray([0.9, 0.2][: len(sentences)])
+
+    c = measure("How many cars?", rows, [hit], ["cars"], {"cars": 1.0}, _tokenize, NOW, read)
+    assert asked == [("How many cars?", ["It carries 90 cars.", "The ferry sails at dawn."])]
+    assert list(_column(c, "reader")) == pytest.approx([0.9, 0.2])
+    asked.clear()
+    c = measure("How many?", rows, [hit], ["cars"], {"cars": 1.0}, _tokenize, NOW, read, 1)
+    assert asked == [("How many?", ["It carries 90 cars."])]  # only the best by hand score
+    assert list(_column(c, "reader")) == pytest.approx([0.9, 0.0])
 
 
 def test_rerank_rows_orders_by_probability(tmp_path):

@@ -77,7 +77,10 @@ def test_the_train_extra_is_what_the_training_scripts_import() -> None:
     project = _project()
     runtime = _declared(project["dependencies"])
     train = _declared(project["optional-dependencies"]["train"])
-    assert train == {"scikit-learn"}, train
     imports = _imports("training")
+    provided = set().union(*imports.values())
+    # accelerate runs sentence-transformers' CrossEncoderTrainer; nothing of ours imports it.
+    assert train - {"accelerate"} <= provided, train - provided
+    assert "accelerate" in train and "sentence-transformers" in runtime
     undeclared = {m for m, dists in imports.items() if not dists & (runtime | train)}
     assert not undeclared, undeclared

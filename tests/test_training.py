@@ -101,3 +101,65 @@ def test_gate_collect_labels_each_answer(tmp_path):
     assert decision_accuracy(records, {0: 0.9, 1: 0.1}, 0.5) == 1.0
     assert decision_accuracy(records, {0: 0.1, 1: 0.9}, 0.5) == 0.0
     assert decision_accuracy(records, {0: 0.9, 1: 0.9}, 0.5) == 0.5
+
+
+def test_reader_pairs_keep_the_answer_and_the_hardest_other_sentences(tmp_path):
+    import random
+
+    from training.answer_reader.pairs import collect as collect_pairs
+
+    corpus = tmp_path / "corpus" / "quarry"
+    corpus.mkdir(parents=True)
+    (corpus / "01-holbeck-courier-2023-04-03.md").write_text(ARTICLE, encoding="utf-8")
+    question = {
+        "group": "quarry",
+        "question": "How many workers will lose their jobs at the Holbeck quarry?",
+        "now": date(2023, 5, 1),
+        "answers": ["80"],
+        "cited": {"01-holbeck-courier-2023-04-03.md"},
+    }
+    pairs = collect_pairs([question], tmp_path / "corpus", tmp_path / "home", 1, random.Random(1))
+    assert [p["label"] for p in pairs] == [1, 0, 0]  # the answer, the hardest other, one drawn
+    assert "80 workers" in pairs[0]["sentence"]
+    assert len({p["sentence"] for p in pairs}) == 3
+    assert {p["group"] for p in pairs} == {"quarry"}
+
+
+def test_reader_split_holds_out_whole_groups_and_scores_them():
+    import numpy as np
+
+    from training.answer_reader.train import held_out_figures, split
+
+    pairs = [
+        {"group": f"g{g}", "question": f"q{g}", "sentence": f"s{n}", "label": int(n == 0)}
+        for g in range(20)
+        for n in range(4)
+    ]
+    train, held = split(pairs, seed=3)
+    assert {p["group"] for p in train}.isdisjoint({p["group"] for p in held})
+    assert len({p["group"] for p in held}) == 2 and len(train) + len(held) == len(pairs)
+    perfect = held_out_figures(held, np.asarray([float(p["label"]) for p in held]))
+    assert perfect["auc"] == 1.0 and perfect["top1"] == 1.0
+    assert perfect["top1_by_chance"] == 0.25 and perfect["questions_with_answer"] == 2
+
+
+def test_reader_reads_each_written_questions_answers_whole(tmp_path, monkeypatch):
+    from training.answer_reader import pairs as reader_pairs
+
+    story = tmp_path / "stories"
+    (story / "questions").mkdir(parents=True)
+    row = {
+        "id": "quarry-q1",
+        "type": "fact",
+        "question": "How many workers will lose their jobs at the Holbeck quarry?",
+        "asked_on": "2023-05-01",
+        "answers": [["80", "eighty"], ["Stanmore Aggregates"]],
+        "cite": ["quarry/01-holbeck-courier-2023-04-03.md"],
+    }
+    (story / "questions" / "quarry.jsonl").write_text(json.dumps(row) + "\n")
+    monkeypatch.setattr(reader_pairs, "DATA", tmp_path)
+    (corpus, questions), _ = reader_pairs.written_questions()
+    assert corpus == story / "corpus"
+    assert questions[0]["answers"] == ["80", "eighty", "Stanmore Aggregates"]
+    assert questions[0]["cited"] == {"01-holbeck-courier-2023-04-03.md"}
+    assert questions[0]["now"] == date(2023, 5, 1)

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answer_scorer import FEATURE_NAMES, MODEL_FILE, AnswerScorer
+from bot.answer_reader import AnswerReader
+from bot.answer_scorer import FEATURE_NAMES, MODEL_FILE, AnswerScorer, Candidates
 from bot.evaluate import matches_groups
 from bot.packaged_model import identity_model
 from training.logistic import fit, write_model
@@ -95,8 +96,13 @@ def quiz_articles(folder: Path) -> list[dict]:
     return questions
 
 
-def collect(questions: list[dict], corpus: Path, home: Path) -> tuple[list, list, list]:
-    """Ask each question of ``corpus`` indexed in ``home``: features, labels, groups."""
+def asked(
+    questions: list[dict], corpus: Path, home: Path, *, reader: bool = True
+) -> Iterator[tuple[dict, Candidates]]:
+    """Ask each of ``questions`` of ``corpus`` (indexed in ``home`` unless it is already)
+    through the pipeline: each question with the candidate sentences the scorer was shown
+    (timelines and summaries, which it does not rank, are skipped). ``reader=False`` ranks
+    and records without the answer reader."""
     from bot.service import DatelineService
     from config import load_settings
 
@@ -106,26 +112,36 @@ def collect(questions: list[dict], corpus: Path, home: Path) -> tuple[list, list
     service = DatelineService(
         load_settings(home=home, answer__scorer=True, answer__scorer_threshold=0.0)
     )
-    service.ingest_paths([corpus])
+    if service.is_empty():
+        service.ingest_paths([corpus])
     recorded: list = []
     service.answer_scorer = AnswerScorer(identity, recorder=recorded)
-    features, labels, groups, questions_seen = [], [], [], 0
+    if not reader:
+        service.answer_reader = AnswerReader(home / "no-reader.onnx")
     for q in questions:
         before = len(recorded)
         service.ask(q["question"], now=q["now"])
-        if len(recorded) == before:
-            continue  # a timeline or summary: the scorer does not rank those
-        candidates = recorded[-1]
+        if len(recorded) > before:
+            yield q, recorded[-1]
+
+
+def answers(q: dict, sentence: str, origin: str) -> bool:
+    """Whether ``sentence`` (of the article at ``origin``) states an answer to ``q``: it
+    holds one of the answers as whole words, in an article the question cites (any quiz
+    paragraph that names the gold choice answers too)."""
+    right = "url" in q or not q["cited"] or Path(origin).name in q["cited"]
+    return bool(q["answers"]) and right and matches_groups(sentence, [q["answers"]])
+
+
+def collect(questions: list[dict], corpus: Path, home: Path) -> tuple[list, list, list]:
+    """Ask each question of ``corpus`` indexed in ``home``: features, labels, groups."""
+    features, labels, groups, questions_seen = [], [], [], 0
+    for q, candidates in asked(questions, corpus, home):
         questions_seen += 1
         for (_, _, _, sentence), origin, row in zip(
             candidates.rows, candidates.origins, candidates.features, strict=True
         ):
-            if "url" in q:
-                right = True  # another week's paragraph that names the gold choice answers too
-            else:
-                right = not q["cited"] or Path(origin).name in q["cited"]
-            answered = q["answers"] and right and matches_groups(sentence, [q["answers"]])
-            labels.append(1 if answered else 0)
+            labels.append(1 if answers(q, sentence, origin) else 0)
             features.append(row)
             groups.append(q["group"])
     log.info("%s: %d questions scored, %d candidates", corpus.name, questions_seen, len(labels))

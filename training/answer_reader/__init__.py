@@ -1,0 +1,1 @@
+"""Training the answer reader: a cross-encoder that reads a question and a sentence."""
