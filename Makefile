@@ -58,7 +58,7 @@ bench: $(VENV)/.installed-bench bytecode
 
 # Retrain the answer reader (a cross-encoder: about 65 minutes on 2 CPU cores), then the
 # answer scorer (which reads the reader), then the answer gate (which reads the scorer's
-# probabilities), from training/data (about 12 minutes more), and write them, with their
+# probabilities), from training/data (about 25 minutes more), and write them, with their
 # checksums, to bot/models/. Not part of `make test`.
 $(VENV)/.installed-train: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[train]'
