@@ -218,19 +218,25 @@ def _export_fp32(model_dir: Path, final: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _export_int8(source: Path, final: Path) -> None:
+def quantize_int8(source: Path, dest: Path) -> None:
+    """Write onnxruntime's dynamic int8 quantization of ``source`` to ``dest``, with
+    per-channel weight scales, without its per-tensor log lines."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    tmp = temp_path(final)
     root = logging.getLogger()
     level = root.level
+    # The quantizer logs a line per tensor through the root logger.
+    root.setLevel(max(level, logging.ERROR))
     try:
-        # The quantizer logs a line per tensor through the root logger.
-        root.setLevel(max(level, logging.ERROR))
-        try:
-            quantize_dynamic(source, tmp, per_channel=True, weight_type=QuantType.QInt8)
-        finally:
-            root.setLevel(level)
+        quantize_dynamic(source, dest, per_channel=True, weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
+
+
+def _export_int8(source: Path, final: Path) -> None:
+    tmp = temp_path(final)
+    try:
+        quantize_int8(source, tmp)
         _check_quantized(tmp, source)
         _publish(tmp, final)
     finally:

@@ -97,7 +97,8 @@ def export(model, out: Path, sample: list[tuple[str, str]]) -> None:
 
     import onnxruntime as ort
     import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from retrieval.onnx_export import quantize_int8
 
     network = model[0].model.eval()
     tokenizer = model.tokenizer
@@ -126,13 +127,7 @@ def export(model, out: Path, sample: list[tuple[str, str]]) -> None:
                 do_constant_folding=True,
             )
             expected = network(**{n: feeds[n] for n in names}).logits[:, 0].numpy()
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(max(level, logging.ERROR))  # the quantizer logs a line per tensor
-        try:
-            quantize_dynamic(fp32, out, per_channel=True, weight_type=QuantType.QInt8)
-        finally:
-            root.setLevel(level)
+        quantize_int8(fp32, out)
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     got = session.run(["logits"], {n: feeds[n].numpy() for n in names})[0][:, 0]
     gap = float(np.abs(got - expected).max())
