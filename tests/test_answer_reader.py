@@ -38,13 +38,13 @@ def test_packaged_reader_ranks_the_sentence_that_answers_first():
             "The Tarnfield hospital opened its new wing on Monday.",
         ),
         (
-            "Why was the Orrin bridge closed?",
-            "The Orrin bridge was closed after inspectors found cracks in two of its supports.",
-            "The Orrin bridge carries about 20,000 cars a day across the estuary.",
+            "Why was the Quenby bridge closed?",
+            "The Quenby bridge was closed after inspectors found cracks in two of its supports.",
+            "The Quenby bridge carries about 20,000 cars a day across the estuary.",
         ),
         (
             "Who won the Lanbury mayoral election?",
-            "Priya Okafor won the Lanbury mayoral election with 54% of the vote.",
+            "Vashti Mbeki-Hale won the Lanbury mayoral election with 54% of the vote.",
             "Turnout in the Lanbury mayoral election was the lowest in a decade.",
         ),
     ]
